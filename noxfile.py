@@ -1,0 +1,66 @@
+"""Sessions for seqnotes. `nox -l` lists them; `nox -s NAME -- ARGS` passes ARGS through.
+
+The default backend (virtualenv + pip) picks up the local CPU torch wheel through pip's
+find-links config; uv would not (see README)."""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+QUIET_ENV = {"NO_MKDOCS_2_WARNING": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    """Install the package (editable, so the MkDocs plugin entry point exists) and groups."""
+    deps = [d for g in groups for d in nox.project.dependency_groups(PYPROJECT, g)]
+    session.install("-e", ".", *deps)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the full test suite (unit tests, quick-scale claims, strict site build, browser test)."""
+    _install(session, "test")
+    session.run("pytest", *session.posargs, env=QUIET_ENV)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the site strictly into site/ (never retrains anything: it reads docs/results/)."""
+    _install(session, "docs")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env=QUIET_ENV)
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Build and serve the site on http://127.0.0.1:8000 with live reload."""
+    _install(session, "docs")
+    session.run("mkdocs", "serve", "--strict", "-a", "127.0.0.1:8000", *session.posargs,
+                env=QUIET_ENV)
+
+
+@nox.session(default=False)
+def lint(session: nox.Session) -> None:
+    """ruff check and format check; then the project's joins and bibliography checker."""
+    _install(session, "lint")
+    session.run("ruff", "check", ".", *session.posargs)
+    session.run("ruff", "format", "--check", ".")
+    session.run("python", "-m", "repro", "check", env=QUIET_ENV)
+
+
+@nox.session(default=False)
+def repro(session: nox.Session) -> None:
+    """Run every claim at full scale (or `-- KEY ... [--scale S]`), then rebuild the site."""
+    _install(session, "docs")
+    args = session.posargs or []
+    session.run("python", "-m", "repro", "run", *args, env=QUIET_ENV)
+    session.run("mkdocs", "build", "--strict", env=QUIET_ENV)
+
+
+if os.environ.get("CI"):
+    nox.options.error_on_missing_interpreters = True
