@@ -40,8 +40,9 @@ def docs(session: nox.Session) -> None:
 def serve(session: nox.Session) -> None:
     """Build and serve the site on http://127.0.0.1:8000 with live reload."""
     _install(session, "docs")
-    session.run("mkdocs", "serve", "--strict", "-a", "127.0.0.1:8000", *session.posargs,
-                env=QUIET_ENV)
+    session.run(
+        "mkdocs", "serve", "--strict", "-a", "127.0.0.1:8000", *session.posargs, env=QUIET_ENV
+    )
 
 
 @nox.session(default=False)

@@ -184,9 +184,13 @@ def parse_bibtex(text: str, path: Path | str = "refs.bib") -> Bibliography:
             )
             continue
         fields = raw.fields_dict
-        missing = [f for f in REQUIRED if f not in fields and not (f == "author" and "editor" in fields)]
+        missing = [
+            f for f in REQUIRED if f not in fields and not (f == "author" and "editor" in fields)
+        ]
         if missing:
-            problems.append(f"{where}: entry '{raw.key}' lacks required field(s): {', '.join(missing)}")
+            problems.append(
+                f"{where}: entry '{raw.key}' lacks required field(s): {', '.join(missing)}"
+            )
             continue
         authors_field = fields.get("author") or fields.get("editor")
         authors = tuple(_person(p) for p in authors_field.value)

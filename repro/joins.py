@@ -124,8 +124,9 @@ def scan_docs(root: Path, docs_dir: str = "docs") -> list[Ref]:
 
 def paper_modules(root: Path) -> dict[str, Path]:
     """repro/<key>.py or repro/<key>/ for every paper module (the framework's files excluded)."""
-    out = {}
-    for p in sorted((root / "repro").iterdir()):
+    out: dict[str, Path] = {}
+    pkg = root / "repro"
+    for p in sorted(pkg.iterdir()) if pkg.is_dir() else []:
         name = p.stem if p.suffix == ".py" else p.name
         if name in FRAMEWORK_MODULES or name.startswith((".", "_")):
             continue
@@ -134,8 +135,13 @@ def paper_modules(root: Path) -> dict[str, Path]:
     return out
 
 
-def check_tree(root: Path, bib: Bibliography | None = None, refs: list[Ref] | None = None,
-               claim_ids: set[str] | None = None) -> list[Finding]:
+def check_tree(
+    root: Path,
+    bib: Bibliography | None = None,
+    refs: list[Ref] | None = None,
+    claim_ids: set[str] | None = None,
+    docs_dir: str = "docs",
+) -> list[Finding]:
     """Everything missing or wrong in the tree: unknown keys, broken joins, unused entries.
 
     `claim_ids` (when given) is the set of claim ids the paper modules define; a `{{ claim ID }}`
@@ -146,48 +152,89 @@ def check_tree(root: Path, bib: Bibliography | None = None, refs: list[Ref] | No
         try:
             bib = load_bibliography(root / "refs.bib")
         except BibError as exc:
-            return [Finding("error", p.split(": ", 1)[0], p.split(": ", 1)[1]) for p in exc.problems]
-    refs = scan_docs(root) if refs is None else refs
+            return [
+                Finding("error", p.split(": ", 1)[0], p.split(": ", 1)[1]) for p in exc.problems
+            ]
+    refs = scan_docs(root, docs_dir) if refs is None else refs
     bib_rel = bib.path.relative_to(root).as_posix() if bib.path.is_absolute() else str(bib.path)
 
     for ref in refs:
         if ref.kind == "cite" and ref.arg not in bib:
-            findings.append(Finding("error", ref.where, f"unknown citation key '{ref.arg}': "
-                                    f"not in {bib_rel} (fix the key or add the entry)"))
+            findings.append(
+                Finding(
+                    "error",
+                    ref.where,
+                    f"unknown citation key '{ref.arg}': "
+                    f"not in {bib_rel} (fix the key or add the entry)",
+                )
+            )
         elif ref.kind == "invalid-notebook":
             findings.append(Finding("error", ref.where, f"notebook is not valid JSON: {ref.arg}"))
         elif ref.kind not in DIRECTIVES and ref.kind != "cite":
-            findings.append(Finding("error", ref.where, f"unknown directive '{{{{ {ref.kind} }}}}'"
-                                    f" (known: {', '.join(sorted(DIRECTIVES))})"))
+            findings.append(
+                Finding(
+                    "error",
+                    ref.where,
+                    f"unknown directive '{{{{ {ref.kind} }}}}'"
+                    f" (known: {', '.join(sorted(DIRECTIVES))})",
+                )
+            )
         elif ref.kind == "claims" and ref.arg not in bib:
-            findings.append(Finding("error", ref.where,
-                                    f"'{{{{ claims {ref.arg} }}}}' names no entry in {bib_rel}"))
+            findings.append(
+                Finding(
+                    "error", ref.where, f"'{{{{ claims {ref.arg} }}}}' names no entry in {bib_rel}"
+                )
+            )
         elif ref.kind == "claim" and claim_ids is not None and ref.arg not in claim_ids:
-            findings.append(Finding("error", ref.where, f"unknown claim id '{ref.arg}': no module "
-                                    "in repro/ defines it (see `python -m repro list`)"))
+            findings.append(
+                Finding(
+                    "error",
+                    ref.where,
+                    f"unknown claim id '{ref.arg}': no module "
+                    "in repro/ defines it (see `python -m repro list`)",
+                )
+            )
 
-    for note in sorted((root / "docs" / "papers").glob("*.md")):
+    for note in sorted((root / docs_dir / "papers").glob("*.md")):
         if note.stem != "index" and note.stem not in bib:
-            findings.append(Finding("error", f"{note.relative_to(root).as_posix()}:1",
-                                    f"paper note '{note.stem}' has no entry in {bib_rel} "
-                                    "(the file name must be the BibTeX key)"))
+            findings.append(
+                Finding(
+                    "error",
+                    f"{note.relative_to(root).as_posix()}:1",
+                    f"paper note '{note.stem}' has no entry in {bib_rel} "
+                    "(the file name must be the BibTeX key)",
+                )
+            )
 
     for key, module in paper_modules(root).items():
         where = f"{module.relative_to(root).as_posix()}:1"
         if key not in bib:
-            findings.append(Finding("error", where, f"paper module '{key}' has no entry in "
-                                    f"{bib_rel} (the module name must be the BibTeX key)"))
+            findings.append(
+                Finding(
+                    "error",
+                    where,
+                    f"paper module '{key}' has no entry in "
+                    f"{bib_rel} (the module name must be the BibTeX key)",
+                )
+            )
         if not (root / "tests" / f"test_{key}.py").exists():
-            findings.append(Finding("error", where, f"paper module '{key}' has no test: "
-                                    f"add tests/test_{key}.py"))
-        if not (root / "docs" / "papers" / f"{key}.md").exists():
-            findings.append(Finding("error", where, f"paper module '{key}' has no note: "
-                                    f"add docs/papers/{key}.md"))
+            findings.append(
+                Finding(
+                    "error", where, f"paper module '{key}' has no test: add tests/test_{key}.py"
+                )
+            )
+        if not (root / docs_dir / "papers" / f"{key}.md").exists():
+            findings.append(
+                Finding(
+                    "error", where, f"paper module '{key}' has no note: add docs/papers/{key}.md"
+                )
+            )
 
     cited = {r.arg for r in refs if r.kind in ("cite", "claims")}
     for key, entry in bib.entries.items():
         if key not in cited:
-            findings.append(Finding("warning", f"{bib_rel}:{entry.line}",
-                                    f"entry '{key}' is cited nowhere"))
+            findings.append(
+                Finding("warning", f"{bib_rel}:{entry.line}", f"entry '{key}' is cited nowhere")
+            )
     findings += [Finding("warning", *w.split(": ", 1)) for w in bib.warnings]
     return findings

@@ -1,0 +1,194 @@
+"""The seqnotes MkDocs plugin: citations, bibliographies, claim blocks and the joins check.
+
+- `[@key]` and `[@a; @b]` become author-year links to the references page with a hover card
+  holding the full reference; each page that cites ends with its own bibliography.
+- `{{ bibliography }}` (on the references page) lists every entry with "cited on" backlinks.
+- `{{ claims KEY }}`, `{{ claim ID }}`, `{{ claims_board }}` render reproduction results
+  (repro.blocks) from docs/results/, never from numbers typed into the page.
+- Errors (unknown key, malformed refs.bib, broken joins) abort the build naming file and line.
+
+All rewriting happens on the rendered HTML (`on_page_content`), because mkdocs-jupyter renders
+notebook pages itself and never calls Markdown hooks; code blocks are left untouched. The same
+pass strips the CDN scripts nbconvert puts into notebook pages (the site must work offline).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections import defaultdict
+from pathlib import Path
+
+from mkdocs.config import config_options as c
+from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import Files
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from repro import joins
+from repro.bib import BibError, Bibliography, Entry, load_bibliography
+
+log = logging.getLogger("mkdocs.plugins.seqnotes")
+
+CODE_SPLIT_RE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>)", re.S)
+PARA_DIRECTIVE_RE = re.compile(r"<p>\s*(" + joins.DIRECTIVE_RE.pattern + r")\s*</p>")
+# nbconvert's templates load MathJax 2 and require.js from CDNs: useless offline, and the
+# MathJax 2 loader fights the vendored MathJax 3 under instant navigation.
+CDN_SCRIPT_RE = re.compile(
+    r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>"
+    r"|<script\b[^>]*type=\"text/x-mathjax-config\"[^>]*>.*?</script>"
+    r"|<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>",
+    re.S,
+)
+
+
+class SeqnotesConfig(Config):
+    bibfile = c.Type(str, default="refs.bib")
+    results_dir = c.Type(str, default="docs/results")
+    references_page = c.Type(str, default="references.md")
+
+
+class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
+    def on_config(self, config):
+        self.root = Path(config.config_file_path).resolve().parent
+        self.bib = self._load_bib()
+        self.cited_on: dict[str, list[Page]] = defaultdict(list)
+        self.references_page: Page | None = None
+        return config
+
+    def _load_bib(self) -> Bibliography:
+        try:
+            return load_bibliography(self.root / self.config.bibfile)
+        except BibError as exc:
+            problems = [self._rel(p) for p in exc.problems]
+            raise PluginError("refs.bib has errors:\n  " + "\n  ".join(problems)) from None
+
+    def _rel(self, text: str) -> str:
+        return text.replace(str(self.root) + "/", "")
+
+    @event_priority(-50)  # after mkdocs-jupyter registered its notebooks
+    def on_files(self, files: Files, config) -> Files:
+        """Scan every page's source up front: unknown keys and broken joins fail here."""
+        self.refs = joins.scan_docs(self.root, Path(config.docs_dir).name)
+        claim_ids = _claim_ids()
+        errors = [
+            str(f)
+            for f in joins.check_tree(
+                self.root, self.bib, self.refs, claim_ids, Path(config.docs_dir).name
+            )
+            if f.level == "error"
+        ]
+        if errors:
+            raise PluginError("seqnotes check failed:\n  " + "\n  ".join(errors))
+        return files
+
+    def on_page_content(self, content: str, page: Page, config, files: Files) -> str:
+        if page.file.src_uri.endswith(".ipynb"):
+            content = CDN_SCRIPT_RE.sub("", content)
+        if page.file.src_uri == self.config.references_page:
+            self.references_page = page
+        cited: list[str] = []
+        parts = CODE_SPLIT_RE.split(content)
+        for i in range(0, len(parts), 2):  # even parts are outside code and scripts
+            parts[i] = joins.CITE_RE.sub(lambda m: self._cite_html(m, page, cited), parts[i])
+            parts[i] = PARA_DIRECTIVE_RE.sub(lambda m: self._directive(m, page), parts[i])
+        content = "".join(parts)
+        keys = list(dict.fromkeys(cited))
+        for key in keys:
+            self.cited_on[key].append(page)
+        if keys and page is not self.references_page:
+            content += self._page_bibliography(keys, page)
+        return content
+
+    def on_env(self, env, config, files: Files):
+        """All pages are rendered: fill the references page with its "cited on" backlinks."""
+        page = self.references_page
+        if page is not None:
+            page.content = page.content.replace(_MARK, self._all_references(page))
+        return env
+
+    # ---- citations -------------------------------------------------------------------
+
+    def _ref_url(self, key: str, page: Page) -> str:
+        target = self.config.references_page.removesuffix(".md") + "/"
+        return f"{get_relative_url(target, page.url)}#ref-{key}"
+
+    def _cite_html(self, m: re.Match[str], page: Page, cited: list[str]) -> str:
+        items = []
+        for part in m.group(1).split(";"):
+            key = html.unescape(part.strip())[1:]
+            entry = self._entry(key, page)
+            cited.append(key)
+            card = f"sn-card-{len(cited)}"  # unique on the page, even when a key recurs
+            items.append(
+                f'<span class="sn-cite-item"><a class="sn-cite" href="{self._ref_url(key, page)}"'
+                f' data-key="{html.escape(key)}" aria-describedby="{card}">'
+                f"{html.escape(entry.label())}</a>"
+                f'<span class="sn-cite-card" role="tooltip" id="{card}">'
+                f"{entry.html()}</span></span>"
+            )
+        return '<span class="sn-cite-group">(' + "; ".join(items) + ")</span>"
+
+    def _entry(self, key: str, page: Page) -> Entry:
+        if key not in self.bib:  # on_files already checked; this guards pages it cannot see
+            raise PluginError(f"{page.file.src_path}: unknown citation key '{key}'")
+        return self.bib[key]
+
+    def _page_bibliography(self, keys: list[str], page: Page) -> str:
+        items = sorted((self.bib[k] for k in keys), key=lambda e: (e.label(), e.key))
+        lis = "".join(
+            f'<li><a href="{self._ref_url(e.key, page)}">{html.escape(e.label())}</a>: '
+            f"{e.html()}</li>"
+            for e in items
+        )
+        return f'<h2 id="bibliography">Bibliography</h2><ul class="sn-bibliography">{lis}</ul>'
+
+    def _all_references(self, here: Page) -> str:
+        out = ['<ul class="sn-references">']
+        for e in sorted(self.bib.entries.values(), key=lambda e: (e.label(), e.key)):
+            pages = sorted(
+                {p.url: p for p in self.cited_on.get(e.key, []) if p is not here}.values(),
+                key=lambda p: p.url,
+            )
+            backlinks = ", ".join(
+                f'<a href="{get_relative_url(p.url, here.url)}">{html.escape(p.title or p.url)}</a>'
+                for p in pages
+            )
+            cited = f'<br><span class="sn-cited-on">Cited on: {backlinks}</span>' if pages else ""
+            out.append(
+                f'<li id="ref-{html.escape(e.key)}"><strong>{html.escape(e.label())}</strong>'
+                f" <code>{html.escape(e.key)}</code><br>{e.html()}{cited}</li>"
+            )
+        out.append("</ul>")
+        return "".join(out)
+
+    # ---- directives ------------------------------------------------------------------
+
+    def _directive(self, m: re.Match[str], page: Page) -> str:
+        name, arg = m.group(2), m.group(3) or ""
+        if name == "bibliography":
+            return _MARK
+        from repro import blocks  # imports torch through the paper modules: only when needed
+
+        if name == "claims":
+            return blocks.claims_html(arg, page.url)
+        if name == "claim":
+            return blocks.claim_html(arg, page.url)
+        if name == "claims_board":
+            return blocks.board_html(page.url)
+        raise PluginError(f"{page.file.src_path}: unknown directive '{m.group(1)}'")
+
+
+_MARK = '<div class="sn-bibliography-all"></div>'
+
+
+def _claim_ids() -> set[str] | None:
+    """Every claim id the paper modules define (None until the claims framework is present)."""
+    try:
+        from repro import runner
+    except ImportError:
+        return None
+    return {claim.id for paper in runner.discover().values() for claim in paper.claims}

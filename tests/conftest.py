@@ -1,0 +1,126 @@
+"""Shared fixtures: the strictly built site, and throwaway mini-projects for bad-input builds."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+# Where browser screenshots and build logs are kept (CI prints this folder's path).
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# The port the browser test serves the site on; the site is built for it because instant
+# navigation only takes over links under site_url.
+SITE_PORT = free_port()
+
+
+def mkdocs_build(
+    config: Path, site_dir: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`mkdocs build --strict`, never with -q (quiet mode drops warnings before strict counts)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-f",
+            str(config),
+            "-d",
+            str(site_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env={**ENV, **(env or {})},
+        cwd=config.parent,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real project's site, built once per test session with --strict."""
+    site = tmp_path_factory.mktemp("site")
+    start = time.perf_counter()
+    proc = mkdocs_build(
+        ROOT / "mkdocs.yml", site, {"SEQNOTES_SITE_URL": f"http://127.0.0.1:{SITE_PORT}/"}
+    )
+    elapsed = time.perf_counter() - start
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "mkdocs-build.log").write_text(f"{elapsed:.2f} s\n{proc.stdout}\n{proc.stderr}")
+    assert proc.returncode == 0, f"strict build failed:\n{proc.stdout}\n{proc.stderr}"
+    return site
+
+
+MINI_CONFIG = """\
+site_name: mini
+strict: true
+theme:
+  name: material
+  font: false
+plugins:
+  - seqnotes
+markdown_extensions:
+  - pymdownx.arithmatex:
+      generic: true
+nav:
+  - index.md
+  - references.md
+"""
+
+MINI_BIB = """\
+@article{elman1990finding,
+  author = {Elman, Jeffrey L.},
+  title = {Finding Structure in Time},
+  journal = {Cognitive Science},
+  year = {1990},
+}
+
+@inproceedings{bai2018tcn,
+  author = {Bai, Shaojie and Kolter, J. Zico and Koltun, Vladlen},
+  title = {An Empirical Evaluation of Generic Convolutional and Recurrent Networks},
+  booktitle = {arXiv preprint},
+  year = {2018},
+  eprint = {1803.01271},
+  archiveprefix = {arXiv},
+}
+"""
+
+
+@pytest.fixture
+def mini_project(tmp_path: Path):
+    """A two-page project using the seqnotes plugin; returns a function to write and build it."""
+
+    def build(
+        bib: str = MINI_BIB,
+        index: str = "Text [@elman1990finding].\n",
+        extra: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        (tmp_path / "docs").mkdir(exist_ok=True)
+        (tmp_path / "mkdocs.yml").write_text(MINI_CONFIG)
+        (tmp_path / "refs.bib").write_text(bib)
+        (tmp_path / "docs" / "index.md").write_text("# Home\n\n" + index)
+        (tmp_path / "docs" / "references.md").write_text("# References\n\n{{ bibliography }}\n")
+        for name, text in (extra or {}).items():
+            path = tmp_path / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        return mkdocs_build(tmp_path / "mkdocs.yml", tmp_path / "site")
+
+    build.root = tmp_path
+    return build

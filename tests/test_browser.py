@@ -1,0 +1,147 @@
+"""What a reader sees: the built site in Debian's chromium, driven by Playwright, offline.
+
+Never runs `playwright install`: it drives /usr/bin/chromium (apt). Where that browser is not
+installed the test skips and says so; .ci/run installs it, so CI always runs this test.
+Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from conftest import ARTIFACTS, SITE_PORT
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.browser
+
+if not CHROMIUM.exists() and not os.environ.get("SEQNOTES_REQUIRE_BROWSER"):
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
+        allow_module_level=True,
+    )
+from playwright import sync_api  # noqa: E402  (installed by the test dependency group)
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(built_site: Path):
+    handler = functools.partial(QuietHandler, directory=str(built_site))
+    server = ThreadingHTTPServer(("127.0.0.1", SITE_PORT), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{SITE_PORT}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser_page(base_url: str):
+    """A page whose every request is checked: anything not on 127.0.0.1 is recorded and aborted."""
+    outside: list[str] = []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+
+        def guard(route):
+            host = urlparse(route.request.url).hostname
+            if host in ("127.0.0.1",) or route.request.url.startswith(("data:", "blob:")):
+                route.continue_()
+            else:
+                outside.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.outside, page.js_errors = outside, errors
+        yield page
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def test_home_page_renders(browser_page, base_url):
+    browser_page.goto(base_url)
+    assert browser_page.locator("h1").first.is_visible()
+    assert "seqnotes" in browser_page.title()
+    shot(browser_page, "home")
+
+
+def test_search_finds_a_word_from_a_paper_page(browser_page, base_url):
+    browser_page.goto(base_url)
+    browser_page.locator("label.md-search__icon, .md-search__input").first.click()
+    field = browser_page.locator("input.md-search__input")
+    field.press_sequentially("latching", delay=40)  # fill() does not trigger Material search
+    result = browser_page.locator(".md-search-result__item").first
+    result.wait_for(state="visible", timeout=15000)
+    assert "latching" in browser_page.locator(".md-search-result").inner_text().lower()
+    shot(browser_page, "search")
+    links = browser_page.locator(".md-search-result__item a")
+    assert any(
+        "bengio1994learning" in (links.nth(i).get_attribute("href") or "")
+        for i in range(links.count())
+    )
+
+
+def test_math_is_typeset_after_instant_navigation(browser_page, base_url):
+    browser_page.goto(base_url)
+    # Reach a paper page by clicking (instant navigation swaps content without a reload).
+    browser_page.locator("a[href$='papers/bengio1994learning/']").first.click()
+    browser_page.wait_for_url("**/papers/bengio1994learning/")
+    browser_page.locator("mjx-container").first.wait_for(state="attached", timeout=15000)
+    assert browser_page.locator("mjx-container").count() > 0
+    assert browser_page.locator(".arithmatex mjx-container").count() > 0
+    shot(browser_page, "math")
+
+
+def test_citation_shows_full_reference_on_hover(browser_page, base_url):
+    browser_page.goto(base_url + "papers/bai2018tcn/")
+    cite = browser_page.locator("a.sn-cite[data-key='bai2018tcn']").first
+    card = browser_page.locator(".sn-cite-item", has=cite).first.locator(".sn-cite-card")
+    assert not card.is_visible()
+    cite.scroll_into_view_if_needed()
+    cite.hover()
+    card.wait_for(state="visible", timeout=5000)
+    text = card.inner_text()
+    assert "Shaojie Bai" in text and "Vladlen Koltun" in text and "2018" in text
+    assert cite.inner_text() == "Bai et al., 2018"
+    shot(browser_page, "citation-hover")
+
+
+def test_dark_mode_toggle(browser_page, base_url):
+    browser_page.goto(base_url)
+    body = browser_page.locator("body")
+    assert body.get_attribute("data-md-color-scheme") == "default"
+    browser_page.locator("label[title='Switch to dark mode']").first.click()
+    browser_page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
+    shot(browser_page, "dark")
+    browser_page.locator("label[title='Switch to light mode']").first.click()
+
+
+def test_no_request_left_127_0_0_1_and_no_script_errors(browser_page):
+    assert browser_page.outside == []
+    assert browser_page.js_errors == []

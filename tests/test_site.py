@@ -1,0 +1,153 @@
+"""The site: strict build of the real project, citations in pages and notebooks, no CDN,
+and every bad input failing the build with file and line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from repro import joins
+from repro.bib import load_bibliography
+
+from conftest import MINI_BIB, ROOT
+
+EXTERNAL_ASSET = re.compile(r"<(?:script|link|img|iframe)\b[^>]*(?:src|href)=\"(https?:)?//", re.I)
+
+
+def test_build_is_strict_and_fast(built_site: Path):
+    log = (ROOT / "test-artifacts" / "mkdocs-build.log").read_text()
+    seconds = float(log.split()[0])
+    # Issue 2 asks for well under 10 s; the budget leaves room for a slow shared machine.
+    assert seconds < 20, f"strict build took {seconds:.1f} s"
+    assert (built_site / "index.html").exists()
+    assert (built_site / "search" / "search_index.json").exists()
+
+
+def test_no_page_loads_anything_from_the_network(built_site: Path):
+    offenders = []
+    for page in built_site.rglob("*.html"):
+        offenders += [
+            f"{page.relative_to(built_site)}: {m.group(0)[:80]}"
+            for m in EXTERNAL_ASSET.finditer(page.read_text())
+        ]
+    assert offenders == []
+    assert (built_site / "javascripts/vendor/mathjax/tex-mml-chtml.js").exists()
+    assert (built_site / "javascripts/vendor/mathjax/output/chtml/fonts/woff-v2").is_dir()
+
+
+def test_core_paper_pages_cite_their_paper(built_site: Path):
+    bib = load_bibliography(ROOT / "refs.bib")
+    for key in [
+        "bengio1994learning",
+        "pascanu2013difficulty",
+        "he2016resnet",
+        "bai2018tcn",
+        "chang2017dilated",
+        "amodei2016deepspeech2",
+    ]:
+        html = (built_site / "papers" / key / "index.html").read_text()
+        assert f'data-key="{key}"' in html, key
+        assert f">{bib[key].label()}</a>" in html
+        assert 'id="bibliography"' in html  # the page's own bibliography
+        assert "[@" not in re.sub(r"<(pre|code)\b.*?</\1>", "", html, flags=re.S)
+
+
+def test_references_page_lists_every_entry_with_backlinks(built_site: Path):
+    bib = load_bibliography(ROOT / "refs.bib")
+    html = (built_site / "references" / "index.html").read_text()
+    for key in bib.entries:
+        assert f'id="ref-{key}"' in html
+    item = re.search(r'<li id="ref-bai2018tcn">.*?</li>', html, re.S).group(0)
+    assert "Cited on:" in item and 'href="../papers/bai2018tcn/"' in item
+
+
+def test_notebook_pages_get_citations_and_no_cdn_scripts(built_site: Path):
+    notebooks = sorted((ROOT / "docs" / "notebooks").glob("*.ipynb"))
+    assert notebooks, "the site has at least one notebook page"
+    cited = [nb for nb in notebooks if "[@" in nb.read_text()]
+    assert cited, "a notebook cites a paper, so notebook citation rendering is exercised"
+    for nb in cited:
+        html = (built_site / "notebooks" / nb.stem / "index.html").read_text()
+        assert 'class="sn-cite"' in html
+        assert "cdnjs" not in html and "mathjax@2" not in html.lower()
+
+
+def test_check_finds_no_errors_in_the_tree():
+    errors = [f for f in joins.check_tree(ROOT) if f.level == "error"]
+    assert errors == []
+
+
+# ---- bad input: each fails the build and names the file and line -----------------------
+
+
+def test_mini_project_builds(mini_project):
+    proc = mini_project()
+    assert proc.returncode == 0, proc.stderr
+    html = (mini_project.root / "site" / "index.html").read_text()
+    assert ">Elman, 1990</a>" in html
+
+
+def test_unknown_citation_key_fails_with_file_and_line(mini_project):
+    proc = mini_project(index="One.\n\nTwo [@elman1990finding; @nosuch2020key].\n")
+    assert proc.returncode != 0
+    assert (
+        "docs/index.md:5: error: unknown citation key 'nosuch2020key': not in refs.bib"
+        in proc.stderr
+    )
+
+
+def test_citation_in_code_is_left_alone(mini_project):
+    proc = mini_project(index="Write `[@nosuch]` to cite.\n\n```\n[@nosuch2]\n```\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "[@nosuch]" in (mini_project.root / "site" / "index.html").read_text()
+
+
+def test_unknown_key_in_notebook_fails_with_file_and_line(mini_project):
+    nb = {
+        "cells": [{"cell_type": "markdown", "metadata": {}, "source": ["# NB\n", "[@ghost]\n"]}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    proc = mini_project(extra={"docs/nb.ipynb": json.dumps(nb, indent=1)})
+    assert proc.returncode != 0
+    assert "docs/nb.ipynb:8: error: unknown citation key 'ghost'" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("bib", "message"),
+    [
+        (
+            MINI_BIB + "\n@article{elman1990finding, author={X, Y}, title={Z}, year={1991}}\n",
+            "refs.bib:17: duplicate key 'elman1990finding' (first defined on line 1)",
+        ),
+        (
+            "@article{broken1999a, author = {A, B}, title = {oops\n  year = 1999}\n\n" + MINI_BIB,
+            "refs.bib:1: malformed entry '@article{broken1999a",
+        ),
+    ],
+    ids=["duplicate", "malformed"],
+)
+def test_bad_bib_fails_the_build_with_file_and_line(mini_project, bib, message):
+    proc = mini_project(bib=bib)
+    assert proc.returncode != 0
+    assert message in proc.stderr
+
+
+def test_paper_note_without_entry_fails(mini_project):
+    proc = mini_project(extra={"docs/papers/nobody2020x.md": "# Nobody\n"})
+    assert proc.returncode != 0
+    assert (
+        "docs/papers/nobody2020x.md:1: error: paper note 'nobody2020x' has no entry" in proc.stderr
+    )
+
+
+def test_unused_entries_and_missing_arxiv_ids_are_warnings(mini_project):
+    mini_project(index="No citations.\n")
+    found = joins.check_tree(mini_project.root)
+    assert {f.level for f in found} == {"warning"}
+    messages = [str(f) for f in found]
+    assert "refs.bib:1: warning: entry 'elman1990finding' is cited nowhere" in messages
