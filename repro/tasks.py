@@ -1,0 +1,171 @@
+"""The synthetic task library: every dataset the reproductions use, generated, never downloaded.
+
+Every generator takes an explicit `torch.Generator`, so a seed fixes the data exactly and no task
+touches the global random state. Tasks whose classes have a fixed "look" (image prototypes, the
+spectra of speech labels) build it from their own `task_seed`, so training and test batches drawn
+with different generators share the same underlying problem.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+def generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A fresh generator for one stream of data (seeded explicitly, never the global one)."""
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+# ---- copy memory (Hochreiter & Schmidhuber 1997; Bai et al. 2018, Section 5) ----------------
+
+
+@dataclass(frozen=True)
+class CopyBatch:
+    x: torch.Tensor  # (B, T + 2 * n_copy) symbols: n_copy data, blanks, delimiter, blanks
+    y: torch.Tensor  # (B, T + 2 * n_copy) blanks except the last n_copy positions = the data
+    recall: torch.Tensor  # (B, T + 2 * n_copy) bool, True on the positions to recall
+
+
+def copy_memory(
+    batch: int, T: int, gen: torch.Generator, n_symbols: int = 8, n_copy: int = 10
+) -> CopyBatch:
+    """Remember n_copy symbols (1..n_symbols) over T blanks, then replay them after a delimiter.
+
+    Token 0 is the blank and token n_symbols + 1 the delimiter, as in Bai et al.'s setup; the
+    sequence has T + 2 n_copy steps and the delimiter sits n_copy steps before the end.
+    """
+    length = T + 2 * n_copy
+    data = torch.randint(1, n_symbols + 1, (batch, n_copy), generator=gen)  # (B, n_copy)
+    x = torch.zeros(batch, length, dtype=torch.long)  # (B, L)
+    x[:, :n_copy] = data
+    x[:, -(n_copy + 1)] = n_symbols + 1
+    y = torch.zeros(batch, length, dtype=torch.long)  # (B, L)
+    y[:, -n_copy:] = data
+    recall = torch.zeros(batch, length, dtype=torch.bool)  # (B, L)
+    recall[:, -n_copy:] = True
+    return CopyBatch(x, y, recall)
+
+
+def copy_memory_baseline(T: int, n_symbols: int = 8, n_copy: int = 10) -> float:
+    """Cross-entropy per step of the memoryless strategy: blanks right, recalled symbols guessed.
+
+    It predicts blanks perfectly and a uniform guess over the n_symbols on the n_copy recalled
+    steps: n_copy ln(n_symbols) / (T + 2 n_copy) (10 ln 8 / (T + 20) in Bai et al.).
+    """
+    return n_copy * math.log(n_symbols) / (T + 2 * n_copy)
+
+
+# ---- adding problem (Hochreiter & Schmidhuber 1997; Pascanu et al. 2013; Bai et al. 2018) ----
+
+
+def adding(
+    batch: int, T: int, gen: torch.Generator, mean: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two channels: values U(0, 1) and a marker on two positions; the target is their sum.
+
+    One marker falls in the first half and one in the second, so the dependency spans about T/2
+    steps at least. With `mean=True` the target is the mean of the two (Pascanu et al.'s variant):
+    predicting 0.5 then gives MSE 1/24; for the sum, predicting 1 gives MSE 1/6.
+    """
+    values = torch.rand(batch, T, generator=gen)  # (B, T)
+    half = T // 2
+    first = torch.randint(0, half, (batch,), generator=gen)  # (B,)
+    second = torch.randint(half, T, (batch,), generator=gen)  # (B,)
+    marks = torch.zeros(batch, T)  # (B, T)
+    rows = torch.arange(batch)
+    marks[rows, first] = 1.0
+    marks[rows, second] = 1.0
+    x = torch.stack([values, marks], dim=-1)  # (B, T, 2)
+    y = values[rows, first] + values[rows, second]  # (B,)
+    return x, (y / 2 if mean else y)
+
+
+# ---- image-like classification (stand-in for CIFAR-10 in He et al. 2016) -------------------
+
+
+def smooth_prototypes(
+    n_classes: int, shape: tuple[int, int, int], task_seed: int, smoothness: int = 3
+) -> torch.Tensor:
+    """n_classes smooth random fields (C, H, W), unit variance: the "look" of each class."""
+    gen = generator(task_seed)
+    c, h, w = shape
+    raw = torch.randn(n_classes, c, h, w, generator=gen)  # (K, C, H, W)
+    kernel = torch.ones(c, 1, smoothness, smoothness) / smoothness**2
+    smooth = F.conv2d(F.pad(raw, [smoothness // 2] * 4, mode="circular"), kernel, groups=c)
+    return (smooth - smooth.mean()) / smooth.std()  # (K, C, H, W)
+
+
+def prototype_images(
+    batch: int, prototypes: torch.Tensor, gen: torch.Generator, noise: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labelled images: a class prototype plus Gaussian noise of standard deviation `noise`."""
+    labels = torch.randint(0, prototypes.shape[0], (batch,), generator=gen)  # (B,)
+    eps = torch.randn(batch, *prototypes.shape[1:], generator=gen)  # (B, C, H, W)
+    return prototypes[labels] + noise * eps, labels
+
+
+# ---- synthetic transcription for CTC (stand-in for speech in Amodei et al. 2016) -----------
+
+
+@dataclass(frozen=True)
+class SpeechBatch:
+    features: torch.Tensor  # (B, T_max, n_features) spectrogram-like frames, zero-padded
+    feature_lengths: torch.Tensor  # (B,) valid frames per utterance
+    targets: torch.Tensor  # (B, S_max) label ids in 1..n_labels (0 is CTC's blank), zero-padded
+    target_lengths: torch.Tensor  # (B,)
+
+
+def speech_spectra(n_labels: int, n_features: int, task_seed: int) -> torch.Tensor:
+    """One spectrum-like template per label: a few Gaussian bumps over the frequency axis."""
+    gen = generator(task_seed)
+    freqs = torch.arange(n_features, dtype=torch.float32)  # (F,)
+    centres = torch.rand(n_labels, 3, generator=gen) * n_features  # (K, 3) formant-like peaks
+    widths = 1.0 + 2.0 * torch.rand(n_labels, 3, generator=gen)  # (K, 3)
+    bumps = torch.exp(
+        -((freqs[None, None, :] - centres[..., None]) ** 2) / (2 * widths[..., None] ** 2)
+    )
+    return bumps.sum(dim=1)  # (K, F)
+
+
+def speech(
+    batch: int,
+    spectra: torch.Tensor,
+    gen: torch.Generator,
+    min_labels: int = 3,
+    max_labels: int = 8,
+    min_frames: int = 2,
+    max_frames: int = 5,
+    blur: int = 3,
+    noise: float = 0.3,
+) -> SpeechBatch:
+    """Label sequences rendered as frames: each label's spectrum for a random duration, blurred
+    in time between neighbours, plus noise. The alignment is unknown to the model: CTC's job."""
+    n_labels, n_features = spectra.shape
+    lengths = torch.randint(min_labels, max_labels + 1, (batch,), generator=gen)  # (B,)
+    utterances, targets = [], []
+    for n in lengths.tolist():
+        labels = torch.randint(0, n_labels, (n,), generator=gen)  # (S,)
+        durations = torch.randint(min_frames, max_frames + 1, (n,), generator=gen)  # (S,)
+        frames = spectra[labels].repeat_interleave(durations, dim=0)  # (T, F)
+        utterances.append(frames)
+        targets.append(labels + 1)  # shift: 0 is the CTC blank
+    feature_lengths = torch.tensor([u.shape[0] for u in utterances])  # (B,)
+    t_max = int(feature_lengths.max())
+    features = torch.zeros(batch, t_max, n_features)  # (B, T_max, F)
+    for i, u in enumerate(utterances):
+        features[i, : u.shape[0]] = u
+    if blur > 1:  # moving average along time smears each label into its neighbours
+        kernel = torch.ones(n_features, 1, blur) / blur
+        features = F.conv1d(features.transpose(1, 2), kernel, padding=blur // 2, groups=n_features)
+        features = features.transpose(1, 2)[:, :t_max]  # (B, T_max, F)
+    features = features + noise * torch.randn(features.shape, generator=gen)
+    valid = torch.arange(t_max)[None, :] < feature_lengths[:, None]  # (B, T_max)
+    features = features * valid[..., None]
+    padded = torch.zeros(batch, int(lengths.max()), dtype=torch.long)  # (B, S_max)
+    for i, t in enumerate(targets):
+        padded[i, : t.shape[0]] = t
+    return SpeechBatch(features, feature_lengths, padded, lengths)
