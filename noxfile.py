@@ -56,10 +56,15 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def repro(session: nox.Session) -> None:
-    """Run every claim at full scale (or `-- KEY ... [--scale S]`), then rebuild the site."""
+    """Run every claim at full scale (or `-- KEY ... [--scale S] [--seeds 7,8,9] [--force]`),
+    re-execute the results notebook on the stored results, then rebuild the site.
+
+    Up-to-date results are kept (same code, config, environment and seeds); only the default
+    full-scale run writes docs/results/, other scales and seeds go to scratch/results/."""
     _install(session, "docs")
     args = session.posargs or []
     session.run("python", "-m", "repro", "run", *args, env=QUIET_ENV)
+    session.run("python", "-m", "repro", "notebook", env=QUIET_ENV)
     session.run("mkdocs", "build", "--strict", env=QUIET_ENV)
 
 

@@ -29,11 +29,13 @@ FRAMEWORK_MODULES = {
     "__init__",
     "__main__",
     "bib",
+    "blocks",
     "cli",
     "claims",
     "figures",
     "joins",
     "layers",
+    "notebook",
     "plugin",
     "runner",
     "scaffold",
@@ -236,5 +238,6 @@ def check_tree(
             findings.append(
                 Finding("warning", f"{bib_rel}:{entry.line}", f"entry '{key}' is cited nowhere")
             )
-    findings += [Finding("warning", *w.split(": ", 1)) for w in bib.warnings]
+    prefix = f"{root}/"
+    findings += [Finding("warning", *w.removeprefix(prefix).split(": ", 1)) for w in bib.warnings]
     return findings

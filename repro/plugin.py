@@ -35,14 +35,24 @@ log = logging.getLogger("mkdocs.plugins.seqnotes")
 
 CODE_SPLIT_RE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>)", re.S)
 PARA_DIRECTIVE_RE = re.compile(r"<p>\s*(" + joins.DIRECTIVE_RE.pattern + r")\s*</p>")
-# nbconvert's templates load MathJax 2 and require.js from CDNs: useless offline, and the
-# MathJax 2 loader fights the vendored MathJax 3 under instant navigation.
-CDN_SCRIPT_RE = re.compile(
-    r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>"
-    r"|<script\b[^>]*type=\"text/x-mathjax-config\"[^>]*>.*?</script>"
-    r"|<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>",
-    re.S,
-)
+# nbconvert's templates load MathJax 2 (as an empty src="" here), require.js and mermaid from
+# CDNs: useless offline, a request to the page itself, and a MathJax 2 that fights the vendored
+# MathJax 3 under instant navigation. Notebook pages lose every script that reaches outside.
+SCRIPT_RE = re.compile(r"<script\b([^>]*)>(.*?)</script>", re.S)
+EXTERNAL_LINK_RE = re.compile(r"<link\b[^>]*\bhref=\"(?:https?:)?//[^\"]*\"[^>]*>")
+
+
+def _strip_external(html_text: str) -> str:
+    def keep(m: re.Match[str]) -> str:
+        attrs, body = m.group(1), m.group(2)
+        src = re.search(r'\bsrc="([^"]*)"', attrs)
+        if src and (not src.group(1) or re.match(r"(?:https?:)?//", src.group(1))):
+            return ""
+        if "text/x-mathjax-config" in attrs or re.search(r"https?://", body):
+            return ""
+        return m.group(0)
+
+    return EXTERNAL_LINK_RE.sub("", SCRIPT_RE.sub(keep, html_text))
 
 
 class SeqnotesConfig(Config):
@@ -73,7 +83,7 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
     def on_files(self, files: Files, config) -> Files:
         """Scan every page's source up front: unknown keys and broken joins fail here."""
         self.refs = joins.scan_docs(self.root, Path(config.docs_dir).name)
-        claim_ids = _claim_ids()
+        claim_ids = _claim_ids(self.root)
         errors = [
             str(f)
             for f in joins.check_tree(
@@ -87,7 +97,7 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
 
     def on_page_content(self, content: str, page: Page, config, files: Files) -> str:
         if page.file.src_uri.endswith(".ipynb"):
-            content = CDN_SCRIPT_RE.sub("", content)
+            content = _strip_external(content)
         if page.file.src_uri == self.config.references_page:
             self.references_page = page
         cited: list[str] = []
@@ -173,22 +183,27 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
             return _MARK
         from repro import blocks  # imports torch through the paper modules: only when needed
 
-        if name == "claims":
-            return blocks.claims_html(arg, page.url)
-        if name == "claim":
-            return blocks.claim_html(arg, page.url)
-        if name == "claims_board":
-            return blocks.board_html(page.url)
-        raise PluginError(f"{page.file.src_path}: unknown directive '{m.group(1)}'")
+        try:
+            if name == "claims":
+                return blocks.claims_html(arg, page.url, root=self.root)
+            if name == "claim":
+                return blocks.claim_html(arg, page.url, root=self.root)
+            if name == "claims_board":
+                return blocks.board_html(page.url, root=self.root)
+        except blocks.BlockError as exc:
+            raise PluginError(f"docs/{page.file.src_path}: {exc}") from None
+        raise PluginError(f"docs/{page.file.src_path}: unknown directive '{m.group(1)}'")
 
 
 _MARK = '<div class="sn-bibliography-all"></div>'
 
 
-def _claim_ids() -> set[str] | None:
-    """Every claim id the paper modules define (None until the claims framework is present)."""
+def _claim_ids(root: Path) -> set[str]:
+    """Every claim id the paper modules under root/repro define (imports them, and torch)."""
+    from repro import runner
+
     try:
-        from repro import runner
-    except ImportError:
-        return None
-    return {claim.id for paper in runner.discover().values() for claim in paper.claims}
+        papers = runner.discover(root)
+    except runner.ReproError as exc:  # a broken paper module: its message names file and line
+        raise PluginError(str(exc)) from None
+    return {claim.id for paper in papers.values() for claim in paper.claims}

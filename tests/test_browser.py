@@ -136,10 +136,14 @@ def test_dark_mode_toggle(browser_page, base_url):
     browser_page.goto(base_url)
     body = browser_page.locator("body")
     assert body.get_attribute("data-md-color-scheme") == "default"
-    browser_page.locator("label[title='Switch to dark mode']").first.click()
+    toggle = browser_page.locator("form[data-md-component='palette'] label:visible")
+    toggle.first.click()
     browser_page.wait_for_function("document.body.getAttribute('data-md-color-scheme') === 'slate'")
     shot(browser_page, "dark")
-    browser_page.locator("label[title='Switch to light mode']").first.click()
+    toggle.first.click()
+    browser_page.wait_for_function(
+        "document.body.getAttribute('data-md-color-scheme') === 'default'"
+    )
 
 
 def test_no_request_left_127_0_0_1_and_no_script_errors(browser_page):

@@ -14,7 +14,13 @@ from repro.bib import load_bibliography
 
 from conftest import MINI_BIB, ROOT
 
-EXTERNAL_ASSET = re.compile(r"<(?:script|link|img|iframe)\b[^>]*(?:src|href)=\"(https?:)?//", re.I)
+# What a browser would fetch: scripts, images, frames, stylesheets/icons/preloads. A canonical
+# link (from site_url) is a name, not a request.
+EXTERNAL_ASSET = re.compile(
+    r"<(?:script|img|iframe|source|audio|video)\b[^>]*\bsrc=\"(?:https?:)?//"
+    r"|<link\b(?![^>]*rel=\"canonical\")[^>]*\bhref=\"(?:https?:)?//",
+    re.I,
+)
 
 
 def test_build_is_strict_and_fast(built_site: Path):
@@ -73,6 +79,7 @@ def test_notebook_pages_get_citations_and_no_cdn_scripts(built_site: Path):
         html = (built_site / "notebooks" / nb.stem / "index.html").read_text()
         assert 'class="sn-cite"' in html
         assert "cdnjs" not in html and "mathjax@2" not in html.lower()
+        assert '<script src="">' not in html  # nbconvert's empty MathJax 2 loader
 
 
 def test_check_finds_no_errors_in_the_tree():

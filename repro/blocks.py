@@ -1,0 +1,330 @@
+"""HTML for the site's claim blocks and claims board, rendered from docs/results/ only.
+
+The MkDocs plugin calls three pure functions (no MkDocs import here):
+
+    claims_html(key, page_url)    every claim of one paper (`{{ claims KEY }}`), or a
+                                  "no reproduction yet" note when repro/KEY.py does not exist
+    claim_html(claim_id, page_url)  one claim (`{{ claim ID }}`); UnknownClaimError otherwise
+    board_html(page_url)          the table of every claim (`{{ claims_board }}`)
+
+`page_url` is the page's URL relative to the site root (MkDocs' `page.url`: "" for the home page,
+"papers/bai2018tcn/" with directory URLs); figure and page links are made relative to it, so the
+site works from any prefix and from file://. Every number shown comes from a stored result;
+a result whose code or config hash no longer matches is marked stale; a claim whose criterion is
+None is shown as "not yet specified". Markup uses MkDocs Material's admonition classes and this
+project's `sn-` classes (styled in docs/stylesheets/claims.css).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import posixpath
+from collections import Counter
+from pathlib import Path
+
+from repro.claims import ResultError, Verdict, fmt
+from repro.runner import ROOT, ClaimState, ReproError, committed_dir, discover, paper_states
+
+__all__ = ["BlockError", "UnknownClaimError", "board_html", "claim_html", "claims_html"]
+
+
+class BlockError(Exception):
+    """A block cannot be rendered; the message names the file (and line) to fix.
+
+    Raised for an unknown claim id, an unreadable result.json, or a broken paper module: the
+    plugin turns it into a build error.
+    """
+
+
+class UnknownClaimError(BlockError, LookupError):
+    """A `{{ claim ID }}` naming a claim no paper module defines."""
+
+
+def _guard(fn):
+    """Re-raise the framework's errors as BlockError (one exception type for the plugin)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except BlockError:
+            raise
+        except (ResultError, ReproError) as exc:
+            raise BlockError(str(exc)) from exc
+
+    return wrapper
+
+
+# verdict -> (Material admonition type, sn- modifier)
+_ADMONITION = {
+    Verdict.REPRODUCED: "success",
+    Verdict.NOT_REPRODUCED: "failure",
+    Verdict.INCONCLUSIVE: "warning",
+    Verdict.FAILED: "danger",
+}
+_UNSPECIFIED = "not yet specified"
+_NOT_RUN = "not run yet"
+_NO_VERDICT = "no verdict"
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _relurl(target: str, page_url: str) -> str:
+    """`target` (a path from the site root) relative to the page at `page_url`."""
+    path, _, frag = target.partition("#")
+    base = page_url if page_url.endswith("/") or not page_url else posixpath.dirname(page_url)
+    rel = posixpath.relpath(path or ".", base.rstrip("/") or ".")
+    if path.endswith("/") and not rel.endswith("/"):
+        rel += "/"
+    return rel + (f"#{frag}" if frag else "")
+
+
+def _page_target(key: str, page_url: str) -> str:
+    """The paper page of `key`, in the URL style the current page uses."""
+    return f"papers/{key}.html" if page_url.endswith(".html") else f"papers/{key}/"
+
+
+def anchor(claim_id: str) -> str:
+    """The HTML id of a claim block: 'claim-bai2018tcn-copy-memory'."""
+    return "claim-" + claim_id.replace(".", "-")
+
+
+def _status(s: ClaimState) -> tuple[str, str]:
+    """(label, admonition type) for a claim's state."""
+    if not s.specified:
+        return _UNSPECIFIED, "abstract"
+    if s.result is None:
+        return _NOT_RUN, "info"
+    if s.result.verdict is None:
+        return _NO_VERDICT, "info"
+    return str(s.result.verdict), _ADMONITION[s.result.verdict]
+
+
+def _badge(label: str) -> str:
+    mod = label.replace(" ", "-")
+    return f'<span class="sn-badge sn-badge--{_e(mod)}">{_e(label)}</span>'
+
+
+def _stale_badge(s: ClaimState) -> str:
+    if s.result is None or not s.stale:
+        return ""
+    return f'<span class="sn-badge sn-badge--stale" title="{_e(s.stale)}">stale</span>'
+
+
+def _scale_badge(s: ClaimState) -> str:
+    scale = s.result.provenance.get("scale") if s.result else None
+    if not scale or scale == "full":
+        return ""
+    title = "not the full-scale run"
+    return f'<span class="sn-badge sn-badge--scale" title="{title}">{_e(scale)}</span>'
+
+
+def _figure_url(s: ClaimState, file: str, page_url: str, results: Path, docs: Path) -> str:
+    try:
+        rel = (results / s.paper.key / file).resolve().relative_to(docs.resolve()).as_posix()
+    except ValueError:
+        raise ValueError(f"results dir {results} is outside the docs dir {docs}") from None
+    return _relurl(rel, page_url)
+
+
+def _arms(s: ClaimState) -> str:
+    assert s.result is not None
+    items = []
+    for arm, summary in s.result.summary.items():
+        items.append(f"<li><strong>{_e(arm)}</strong>: {_e(summary.text())}</li>")
+    return f'<ul class="sn-arms">{"".join(items)}</ul>' if items else "no values"
+
+
+def _provenance(s: ClaimState) -> str:
+    assert s.result is not None and s.record is not None
+    p = s.result.provenance
+    dirty = p.get("dirty")
+    commit = str(p.get("commit", "unknown"))[:12] + (" (uncommitted changes)" if dirty else "")
+    rows = [
+        ("date", p.get("date", "?")),
+        ("commit", commit),
+        ("scale", p.get("scale", "?")),
+        ("seeds", ", ".join(map(str, p.get("seeds", [])))),
+        ("device", p.get("device", "?")),
+        ("torch", p.get("torch", "?")),
+        ("wall time", f"{fmt(p.get('wall_time_s'), 3)} s"),
+        ("hash", s.record.hash),
+    ]
+    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
+    config = json.dumps(p.get("config", {}), indent=1)
+    body += f"<tr><th>config</th><td><pre><code>{_e(config)}</code></pre></td></tr>"
+    if p.get("overrides"):
+        body += f"<tr><th>overrides</th><td>{_e(json.dumps(p['overrides']))}</td></tr>"
+    return (
+        '<details class="info sn-provenance"><summary>Provenance</summary>'
+        f'<table class="sn-provenance-table"><tbody>{body}</tbody></table></details>'
+    )
+
+
+def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
+    c = s.claim
+    if s.error:  # an unreadable result.json fails the build, naming the file
+        raise BlockError(s.error)
+    label, kind = _status(s)
+    classes = f"admonition {kind} sn-claim sn-claim--{label.replace(' ', '-')}"
+    if s.result is not None and s.stale:
+        classes += " sn-claim--stale"
+    title = (
+        f'<p class="admonition-title">{_badge(label)}{_stale_badge(s)}{_scale_badge(s)} '
+        f'<code class="sn-claim-id">{_e(c.id)}</code></p>'
+    )
+    rows = [
+        ("Claim", _e(c.statement)),
+        ("Paper", f'{_e(c.paper_value)} <span class="sn-where">({_e(c.where)})</span>'),
+        ("Metric", _e(c.metric)),
+    ]
+    if c.criterion is not None:
+        rows.append(("Pass if", f"{_e(c.criterion.describe())} <em>(fixed before the run)</em>"))
+    else:
+        rows.append(
+            (
+                "Pass if",
+                "<em>not yet specified: the criterion will be written before the claim is "
+                "judged, and no verdict is shown until then</em>",
+            )
+        )
+    parts: list[str] = []
+    if s.result is not None:
+        rows.append(("Ours", _arms(s)))
+        if s.result.detail and c.criterion is not None:
+            lines = "".join(f"<li>{_e(line)}</li>" for line in s.result.detail.splitlines())
+            rows.append(("Why", f'<ul class="sn-detail">{lines}</ul>'))
+        if s.result.notes:
+            rows.append(("Notes", "<br>".join(_e(n) for n in s.result.notes)))
+    table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    parts.append(f'<table class="sn-claim-table"><tbody>{table}</tbody></table>')
+    if s.result is not None and s.stale:
+        parts.append(
+            f'<p class="sn-stale-note"><strong>Stale:</strong> {_e(s.stale)}; the numbers above '
+            "come from the code as it was then.</p>"
+        )
+    if s.result is None:
+        parts.append('<p class="sn-missing">No stored result for this claim yet.</p>')
+    else:
+        for f in s.result.figures:
+            url = _figure_url(s, f["file"], page_url, results, docs)
+            cap = f.get("caption", "")
+            parts.append(
+                f'<figure class="sn-figure"><img src="{_e(url)}" alt="{_e(cap or c.id)}" '
+                f'loading="lazy"><figcaption>{_e(cap)}</figcaption></figure>'
+            )
+        parts.append(_provenance(s))
+    command = (
+        s.result.provenance.get("command") if s.result is not None else None
+    ) or f"nox -s repro -- {s.paper.key}"
+    parts.append(
+        f'<p class="sn-rerun">Rerun: <code>{_e(command)}</code> · on other seeds: '
+        f"<code>python -m repro run {_e(s.paper.key)} --seeds 7,8,9</code> "
+        "(written to scratch/, not over this result)</p>"
+    )
+    return f'<div class="{classes}" id="{anchor(c.id)}">{title}{"".join(parts)}</div>'
+
+
+def _dirs(root: Path | None, results_dir: Path | None) -> tuple[Path, Path, Path]:
+    root = Path(root or ROOT)
+    return root, Path(results_dir or committed_dir(root)), root / "docs"
+
+
+@_guard
+def claims_html(
+    key: str, page_url: str, *, root: Path | None = None, results_dir: Path | None = None
+) -> str:
+    """Every claim of paper `key` as claim blocks; a "no reproduction yet" note if no module."""
+    root, results, docs = _dirs(root, results_dir)
+    papers = discover(root)
+    if key not in papers:
+        return (
+            '<div class="admonition info sn-claims-none">'
+            '<p class="admonition-title">No reproduction yet</p>'
+            f"<p>No module <code>repro/{_e(key)}.py</code> reproduces a claim of this paper "
+            "yet. When one exists, its claims, our measured values and verdicts appear "
+            "here.</p></div>"
+        )
+    blocks = [_block(s, page_url, results, docs) for s in paper_states(papers[key], results)]
+    return f'<div class="sn-claims">{"".join(blocks)}</div>'
+
+
+@_guard
+def claim_html(
+    claim_id: str, page_url: str, *, root: Path | None = None, results_dir: Path | None = None
+) -> str:
+    """One claim block; UnknownClaimError when no paper module defines `claim_id`."""
+    root, results, docs = _dirs(root, results_dir)
+    papers = discover(root)
+    key = claim_id.split(".", 1)[0]
+    if key in papers:
+        for s in paper_states(papers[key], results):
+            if s.claim.id == claim_id:
+                return _block(s, page_url, results, docs)
+    known = ", ".join(c.id for p in papers.values() for c in p.claims) or "none"
+    raise UnknownClaimError(
+        f"unknown claim id '{claim_id}': no module in repro/ defines it (known: {known})"
+    )
+
+
+def _labels(root: Path) -> dict[str, str]:
+    """Author-year labels from refs.bib, when it loads (the board falls back to keys)."""
+    try:
+        from repro.bib import load_bibliography
+
+        bib = load_bibliography(root / "refs.bib")
+        return {k: e.label() for k, e in bib.entries.items()}
+    except Exception:
+        return {}
+
+
+def _ours_short(s: ClaimState, limit: int = 3) -> str:
+    if s.result is None:
+        return "–"
+    items = list(s.result.summary.items())
+    shown = [f"{_e(arm)}: {_e(summary.text())}" for arm, summary in items[:limit]]
+    if len(items) > limit:
+        shown.append(f"… {len(items) - limit} more")
+    return "<br>".join(shown) or "–"
+
+
+@_guard
+def board_html(page_url: str, *, root: Path | None = None, results_dir: Path | None = None) -> str:
+    """A table of every claim: paper, claim, verdict, paper value, ours, last run, stale marker."""
+    root, results, _docs = _dirs(root, results_dir)
+    papers = discover(root)
+    labels = _labels(root)
+    rows, counts = [], Counter()
+    for paper in papers.values():
+        for s in paper_states(paper, results):
+            label, _kind = _status(s)
+            counts[label] += 1
+            page = _relurl(_page_target(paper.key, page_url), page_url)
+            date = str(s.result.provenance.get("date", ""))[:10] if s.result else "–"
+            rows.append(
+                "<tr>"
+                f'<td><a href="{_e(page)}">{_e(labels.get(paper.key, paper.key))}</a></td>'
+                f'<td><a href="{_e(page)}#{anchor(s.claim.id)}" title="{_e(s.claim.statement)}">'
+                f"{_e(s.claim.slug)}</a></td>"
+                f"<td>{_badge(label)}{_stale_badge(s)}{_scale_badge(s)}</td>"
+                f"<td>{_e(s.claim.paper_value)}</td>"
+                f"<td>{_ours_short(s)}</td>"
+                f"<td>{_e(date)}</td>"
+                "</tr>"
+            )
+    if not rows:
+        return '<p class="sn-board-empty">No claims yet.</p>'
+    order = [str(v) for v in Verdict] + [_NO_VERDICT, _NOT_RUN, _UNSPECIFIED]
+    tally = ", ".join(f"{counts[k]} {k}" for k in order if counts[k])
+    head = "".join(
+        f"<th>{h}</th>" for h in ("Paper", "Claim", "Verdict", "Paper says", "Ours", "Last run")
+    )
+    return (
+        f'<div class="sn-board"><p class="sn-board-tally">{len(rows)} claims: {_e(tally)}.</p>'
+        f'<table class="sn-board-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )

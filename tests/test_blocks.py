@@ -1,0 +1,116 @@
+"""Claim blocks and the claims board: numbers from results only, states, links, errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fakeproject import KEY, MODULE, make_project
+
+from repro import blocks, joins, runner
+from repro.blocks import BlockError, UnknownClaimError
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
+
+
+@pytest.fixture
+def ran(project: Path) -> Path:
+    """The project after a default run (results in docs/results)."""
+    runner.run_paper(runner.discover(project)[KEY], log=lambda m: None)
+    return project
+
+
+def test_claim_block_shows_the_stored_result(ran):
+    html = blocks.claim_html("fake2020paper.works", f"papers/{KEY}/", root=ran)
+    assert 'id="claim-fake2020paper-works"' in html
+    assert 'class="admonition success sn-claim sn-claim--reproduced"' in html
+    assert '<span class="sn-badge sn-badge--reproduced">reproduced</span>' in html
+    record = runner.states(ran)[0].record
+    result = record.results["fake2020paper.works"]
+    for arm, summary in result.summary.items():  # every number comes from the result
+        assert f"<strong>{arm}</strong>: {summary.text()}" in html
+    assert "loss 0.01 vs divergence" in html and "(Table 1)" in html
+    assert "good &lt; 1; and bad &gt; 1, each in at least 50% of seeds" in html
+    fig = result.figures[0]["file"]
+    assert f'src="../../results/{KEY}/{fig}"' in html  # relative to the page
+    assert "Final loss per seed." in html
+    assert "Provenance" in html and record.hash in html and record.provenance["date"] in html
+    assert f"<code>nox -s repro -- {KEY}</code>" in html
+    assert "sn-badge--stale" not in html
+
+
+def test_figures_follow_the_page_url_style(ran):
+    html = blocks.claim_html("fake2020paper.works", f"papers/{KEY}.html", root=ran)
+    assert re.search(rf'src="\.\./results/{KEY}/[^"]+\.svg"', html)
+
+
+def test_stale_result_is_marked(ran):
+    module = ran / "repro" / f"{KEY}.py"
+    module.write_text(MODULE + "\n# changed\n")
+    html = blocks.claim_html("fake2020paper.works", "", root=ran)
+    assert "sn-claim--stale" in html and "sn-badge--stale" in html
+    assert "the code changed since this run" in html
+
+
+def test_unspecified_and_not_run_states(project):
+    html = blocks.claims_html(KEY, f"papers/{KEY}/", root=project)
+    later = html.split('id="claim-fake2020paper-later"')[1]
+    assert "sn-badge--not-yet-specified" in later and "not yet specified" in later
+    works = html.split('id="claim-fake2020paper-works"')[1].split("claim-fake2020paper-later")[0]
+    assert "not run yet" in works and "No stored result" in works
+    assert "sn-badge--reproduced" not in html
+
+
+def test_unspecified_claim_with_a_result_shows_values_without_verdict(ran):
+    html = blocks.claim_html("fake2020paper.later", "", root=ran)
+    assert "not yet specified" in html and "<strong>x</strong>: 1 [1, 1], n = 2" in html
+    assert "reproduced" not in html
+
+
+def test_paper_without_module_gets_a_note(project):
+    html = blocks.claims_html("bai2018tcn", "papers/bai2018tcn/", root=project)
+    assert "No reproduction yet" in html and "repro/bai2018tcn.py" in html
+
+
+def test_unknown_claim_id_raises(project):
+    with pytest.raises(UnknownClaimError, match="unknown claim id 'fake2020paper.nope'"):
+        blocks.claim_html("fake2020paper.nope", "", root=project)
+    with pytest.raises(UnknownClaimError):
+        blocks.claim_html("other2020x.c", "", root=project)
+
+
+def test_unreadable_result_fails_loudly_naming_the_file(ran):
+    (ran / "docs" / "results" / KEY / "result.json").write_text("{")
+    with pytest.raises(BlockError, match=f"docs/results/{KEY}/result.json"):
+        blocks.claims_html(KEY, "", root=ran)
+
+
+def test_check_tree_reports_an_unknown_claim_id_on_a_page(project):
+    page = project / "docs" / "papers" / f"{KEY}.md"
+    page.write_text(page.read_text() + "\nSee {{ claim fake2020paper.nope }}.\n")
+    ids = {c.id for p in runner.discover(project).values() for c in p.claims}
+    errors = [f for f in joins.check_tree(project, claim_ids=ids) if f.level == "error"]
+    assert [str(e) for e in errors] == [
+        f"docs/papers/{KEY}.md:9: error: unknown claim id 'fake2020paper.nope': no module in "
+        "repro/ defines it (see `python -m repro list`)"
+    ]
+
+
+def test_board_lists_every_claim_with_links(ran):
+    html = blocks.board_html("", root=ran)
+    assert "2 claims: 1 reproduced, 1 not yet specified." in html
+    assert f'href="papers/{KEY}/#claim-fake2020paper-works"' in html
+    assert ">Doe, 2020</a>" in html  # author-year label from refs.bib
+    assert html.count("<tr>") == 3  # header + two claims
+    nested = blocks.board_html("notebooks/", root=ran)
+    assert f'href="../papers/{KEY}/#claim-fake2020paper-works"' in nested
+
+
+def test_text_is_escaped(tmp_path):
+    make_project(tmp_path, MODULE.replace("Table 1", "<script>alert(1)</script>"))
+    html = blocks.claims_html(KEY, "", root=tmp_path)
+    assert "<script>" not in html and "&lt;script&gt;" in html
