@@ -5,8 +5,6 @@ find-links config; uv would not (see README)."""
 
 from __future__ import annotations
 
-import os
-
 import nox
 
 nox.options.sessions = ["tests"]
@@ -68,5 +66,10 @@ def repro(session: nox.Session) -> None:
     session.run("mkdocs", "build", "--strict", env=QUIET_ENV)
 
 
-if os.environ.get("CI"):
-    nox.options.error_on_missing_interpreters = True
+@nox.session(default=False)
+def new(session: nox.Session) -> None:
+    """Scaffold a paper: `nox -s new -- KEY [--bib FILE]` (note, module, test, nav entry)."""
+    _install(session)
+    if not session.posargs:
+        session.error("usage: nox -s new -- KEY [--bib FILE]  (the BibTeX key of the paper)")
+    session.run("python", "-m", "repro", "new", *session.posargs, env=QUIET_ENV)

@@ -9,6 +9,7 @@ author-year label ("Bai et al., 2018") and its full reference as HTML, every fie
 from __future__ import annotations
 
 import html
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 REQUIRED = ("author", "title", "year")
 # Papers from the arXiv era should carry an arXiv id or a DOI (a warning, not an error).
 ARXIV_ERA = 2007
+# bibtexparser logs its own parse warnings; BibError below names file and line instead.
+logging.getLogger("bibtexparser").setLevel(logging.ERROR)
 
 
 class BibError(Exception):

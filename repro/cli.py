@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
-import importlib.util
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from repro import runner
+from repro import runner, scaffold
 from repro.claims import fmt
 from repro.runner import (
     SCALES,
@@ -35,6 +33,7 @@ examples:
   python -m repro run bai2018tcn --set steps=500    override a Config field (type-checked)
   python -m repro run --force                       rerun even where the result is up to date
   python -m repro check                             joins, bibliography and result checks
+  python -m repro new le2015simple --bib entry.bib  scaffold a new paper (note, module, test)
   nox -s repro [-- KEY ...]                         run, rebuild the notebook, build the site
 
 Results of the default run (full scale, default seeds, no overrides) go to docs/results/<key>/
@@ -136,12 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nb.add_argument("--no-execute", action="store_true", help="write it without outputs")
 
-    # Extension point: repro/scaffold.py (the `new KEY` command) registers its own subcommand
-    # with `register(subparsers)`, setting `func=(root, args) -> int` via set_defaults.
-    if importlib.util.find_spec("repro.scaffold") is not None:
-        scaffold = importlib.import_module("repro.scaffold")
-        if hasattr(scaffold, "register"):
-            scaffold.register(sub)
+    # repro/scaffold.py (the `new KEY` command) registers its own subcommand, setting
+    # `func=(root, args) -> int` via set_defaults.
+    scaffold.register(sub)
     return parser
 
 

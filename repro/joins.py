@@ -98,7 +98,7 @@ def scan_file(path: Path, root: Path) -> list[Ref]:
     """Citations and directives of one Markdown page or notebook."""
     rel = path.relative_to(root).as_posix()
     raw = path.read_text(encoding="utf-8")
-    if path.suffix == ".md":
+    if path.suffix in (".md", ".py"):  # .py: a percent-format notebook (docs/notebooks)
         return list(_refs_in_text(raw, rel))
     if path.suffix == ".ipynb":
         try:
@@ -120,7 +120,7 @@ def scan_file(path: Path, root: Path) -> list[Ref]:
 
 def scan_docs(root: Path, docs_dir: str = "docs") -> list[Ref]:
     docs = root / docs_dir
-    files = sorted(p for p in docs.rglob("*") if p.suffix in (".md", ".ipynb"))
+    files = sorted(p for p in docs.rglob("*") if p.suffix in (".md", ".ipynb", ".py"))
     return [ref for f in files if "vendor" not in f.parts for ref in scan_file(f, root)]
 
 

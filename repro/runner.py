@@ -621,10 +621,9 @@ def run_paper(
     except Exception as exc:
         out.status, out.wall_time_s = "failed", time.perf_counter() - start
         out.error = f"{type(exc).__name__}: {exc}"
-        log(
-            f"error: {paper.key}: run() failed; the stored result is untouched\n"
-            + traceback.format_exc()
-        )
+        # A scaffold's run() is not written yet: say what to do, without a traceback.
+        detail = out.error if isinstance(exc, NotImplementedError) else traceback.format_exc()
+        log(f"error: {paper.key}: run() failed; the stored result is untouched\n{detail}")
         return out
     wall = time.perf_counter() - start
     for claim in paper.claims:
