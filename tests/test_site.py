@@ -158,3 +158,15 @@ def test_unused_entries_and_missing_arxiv_ids_are_warnings(mini_project):
     assert {f.level for f in found} == {"warning"}
     messages = [str(f) for f in found]
     assert "refs.bib:1: warning: entry 'elman1990finding' is cited nowhere" in messages
+
+
+def test_unknown_claim_id_fails_the_build_with_file_and_line(mini_project):
+    proc = mini_project(index="Intro.\n\n{{ claim nobody2020x.no-such-claim }}\n")
+    assert proc.returncode != 0
+    assert "docs/index.md:5: error: unknown claim id 'nobody2020x.no-such-claim'" in proc.stderr
+
+
+def test_unknown_directive_fails_the_build(mini_project):
+    proc = mini_project(index="{{ claimz bai2018tcn }}\n")
+    assert proc.returncode != 0
+    assert "docs/index.md:3: error: unknown directive '{{ claimz }}'" in proc.stderr
