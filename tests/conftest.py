@@ -12,6 +12,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# The six papers the site is built around (each has a full note and a reproduction).
+CORE = [
+    "bengio1994learning",
+    "pascanu2013difficulty",
+    "he2016resnet",
+    "bai2018tcn",
+    "chang2017dilated",
+    "amodei2016deepspeech2",
+]
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
 # Where browser screenshots and build logs are kept (CI prints this folder's path).
 ARTIFACTS = ROOT / "test-artifacts"
@@ -124,3 +133,14 @@ def mini_project(tmp_path: Path):
 
     build.root = tmp_path
     return build
+
+
+def run_quick(key: str, results_dir: Path):
+    """One paper's claims at quick scale into `results_dir`; the stored Record."""
+    from repro import runner
+
+    out = runner.run_paper(
+        runner.discover()[key], scale="quick", results_dir=results_dir, force=True
+    )
+    assert out.status == "ran", out.error
+    return out.record

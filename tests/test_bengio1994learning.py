@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from repro import bengio1994learning as paper
-from repro import runner
 from repro.claims import Verdict
+
+from conftest import run_quick
 
 
 def test_attractor_factor_for_w_1_25():
@@ -46,15 +47,7 @@ def test_trial_outcomes_are_deterministic():
 
 @pytest.fixture(scope="module")
 def quick_record(tmp_path_factory):
-    papers = runner.discover()
-    out = runner.run_paper(
-        papers["bengio1994learning"],
-        scale="quick",
-        results_dir=tmp_path_factory.mktemp("results"),
-        force=True,
-    )
-    assert out.status == "ran", out.error
-    return out.record
+    return run_quick("bengio1994learning", tmp_path_factory.mktemp("results"))
 
 
 def test_quick_latching_claim_reproduces(quick_record):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import CORE, ROOT
 
 DOCS = ROOT / "docs"
 
@@ -178,16 +178,6 @@ def test_paper_and_topic_pages_have_tags(path: Path):
     tags = _front_matter(path).get("tags")
     assert isinstance(tags, list) and tags, f"{path.relative_to(ROOT)}: empty or missing tags"
     assert all(isinstance(t, str) and t.strip() for t in tags), tags
-
-
-CORE = [
-    "bengio1994learning",
-    "pascanu2013difficulty",
-    "he2016resnet",
-    "bai2018tcn",
-    "chang2017dilated",
-    "amodei2016deepspeech2",
-]
 
 
 @pytest.mark.parametrize("key", CORE)

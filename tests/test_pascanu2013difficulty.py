@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from repro import pascanu2013difficulty as paper
-from repro import runner
 from repro.claims import Verdict
 from repro.train import train
+
+from conftest import run_quick
 
 
 def test_tanh_and_sigmoid_products_respect_the_bound():
@@ -67,14 +68,7 @@ def test_state_grad_norms_cover_every_step():
 
 @pytest.fixture(scope="module")
 def quick_record(tmp_path_factory):
-    out = runner.run_paper(
-        runner.discover()["pascanu2013difficulty"],
-        scale="quick",
-        results_dir=tmp_path_factory.mktemp("results"),
-        force=True,
-    )
-    assert out.status == "ran", out.error
-    return out.record
+    return run_quick("pascanu2013difficulty", tmp_path_factory.mktemp("results"))
 
 
 def test_quick_conditions_reproduce(quick_record):

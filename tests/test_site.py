@@ -12,7 +12,7 @@ import pytest
 from repro import joins
 from repro.bib import load_bibliography
 
-from conftest import MINI_BIB, ROOT
+from conftest import CORE, MINI_BIB, ROOT
 
 # What a browser would fetch: scripts, images, frames, stylesheets/icons/preloads. A canonical
 # link (from site_url) is a name, not a request.
@@ -46,14 +46,7 @@ def test_no_page_loads_anything_from_the_network(built_site: Path):
 
 def test_core_paper_pages_cite_their_paper(built_site: Path):
     bib = load_bibliography(ROOT / "refs.bib")
-    for key in [
-        "bengio1994learning",
-        "pascanu2013difficulty",
-        "he2016resnet",
-        "bai2018tcn",
-        "chang2017dilated",
-        "amodei2016deepspeech2",
-    ]:
+    for key in CORE:
         html = (built_site / "papers" / key / "index.html").read_text()
         assert f'data-key="{key}"' in html, key
         assert f">{bib[key].label()}</a>" in html
