@@ -591,9 +591,10 @@ def run_paper(
     is_default = scale == DEFAULT_SCALE and not overrides and seed_list == default
     if results_dir is None:
         results_dir = (committed_dir if is_default else scratch_dir)(paper.root)
-    from repro.train import device, seed_everything, set_deterministic
+    from repro.train import device, seed_everything, set_deterministic, set_threads
 
     dev = device()
+    set_threads()
     env = environment(dev)
     hs = hashes(paper, config, seed_list, env)
     out = Outcome(paper, "ran", scale=scale, results_dir=results_dir)

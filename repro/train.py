@@ -37,6 +37,7 @@ __all__ = [
     "layer_grad_norms",
     "progress",
     "seed_everything",
+    "set_threads",
     "timestep_grad_norms",
     "train",
 ]
@@ -67,6 +68,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)  # seeds the CUDA generators too
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
+
+
+def set_threads() -> int:
+    """Intra-op CPU threads for a run: REPRO_THREADS, default 1, and return it.
+
+    The models here are small and step through time in Python: a second thread buys nothing and,
+    on a loaded machine, OpenMP's spinning threads made the same run 5-10x slower (measured:
+    200 steps of the Pascanu addition RNN, 85 s with 2 threads vs 10 s with 1, machine loaded).
+    """
+    threads = int(os.environ.get("REPRO_THREADS", "1"))
+    torch.set_num_threads(threads)
+    return threads
 
 
 def set_deterministic() -> None:
