@@ -1,0 +1,215 @@
+"""Training-step speed of the reproductions' models at their full-scale sizes.
+
+    python benchmarks/step_speed.py [--repeats 7] [--steps 5] [--warmup 3] [--threads 1]
+
+One "step" is what `repro.train.train` does per step, minus making the batch: zero the
+gradients, forward, loss, backward, clip the gradient norm, optimizer step. The batch is made
+once, up front, so data generation is not timed.
+
+The models are timed side by side in one run: after a warm-up, each of `--repeats` rounds times
+`--steps` steps of every model in turn, so a change in machine load (other jobs on a shared CPU)
+touches every model alike; the figure printed per model is the median over the rounds, with the
+slowest and fastest round beside it.
+
+Models (sizes from each module's full-scale `Config()`, so the figures follow the configs):
+- bai2018tcn: TCN, LSTM and GRU on copy memory; TCN and LSTM on the adding problem;
+- chang2017dilated: the dilated tanh stack on copy memory next to the flat stack of the same
+  cells and weights (all dilations 1) and the one-layer arms;
+- he2016resnet (only if repro/he2016resnet.py exists): its plain and residual CIFAR nets
+  (`ARMS` and the sizes of its `Config()`; SGD with its rate, momentum and weight decay).
+
+One thread by default, as bai2018tcn and chang2017dilated train: on a shared 2-core machine,
+2 threads stalled some rounds to under 1 step/s (the whole script then took 3 min, not 13 s).
+
+This is a script, not a test: it asserts nothing and its numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from repro import layers, tasks  # noqa: E402
+
+
+@dataclass
+class Case:
+    name: str
+    model: nn.Module
+    batch: Any  # made once
+    loss: Callable[[nn.Module, Any], torch.Tensor]
+    optimizer: torch.optim.Optimizer
+    clip: float | None
+    shape: str  # what one batch is, for the table
+
+    def step(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss(self.model, self.batch)
+        loss.backward()
+        if self.clip is not None:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip)
+        self.optimizer.step()
+
+    @property
+    def params(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def bai_cases() -> list[Case]:
+    from repro import bai2018tcn as bai
+
+    c = bai.Config()
+    gen = tasks.generator(0)
+    copy = tasks.copy_memory(c.batch, c.copy_T, gen)
+    add = tasks.adding(c.batch, c.add_T, gen)
+    cases = []
+    for arm in ("tcn", "lstm", "gru"):
+        model = bai.copy_model(c, arm)
+        cases.append(
+            Case(
+                f"bai2018tcn copy {arm}",
+                model,
+                copy,
+                bai.copy_loss,
+                torch.optim.Adam(model.parameters(), lr=c.lr),
+                c.clip,
+                f"B={c.batch}, L={c.copy_T + 20}",
+            )
+        )
+    for arm in ("tcn", "lstm"):
+        model = bai.adding_model(c, arm)
+        cases.append(
+            Case(
+                f"bai2018tcn adding {arm}",
+                model,
+                add,
+                bai.adding_loss,
+                torch.optim.Adam(model.parameters(), lr=c.add_lr),
+                c.clip,
+                f"B={c.batch}, T={c.add_T}",
+            )
+        )
+    return cases
+
+
+def chang_cases() -> list[Case]:
+    from repro import chang2017dilated as chang
+
+    c = chang.Config()
+    copy = tasks.copy_memory(c.batch, c.copy_T, tasks.generator(0))
+    flat = chang.CopyNet("rnn", c.copy_hidden, chang.dilations(c.copy_layers, dilated=False))
+    models = {
+        f"dilated ({c.copy_layers} layers)": chang.copy_net(c, "dilated"),
+        f"flat ({c.copy_layers} layers, same cells)": flat,
+        "rnn (1 layer)": chang.copy_net(c, "rnn"),
+        "lstm (1 layer)": chang.copy_net(c, "lstm"),
+        "gru (1 layer)": chang.copy_net(c, "gru"),
+    }
+    return [
+        Case(
+            f"chang2017dilated copy {name}",
+            model,
+            copy,
+            chang.copy_loss,
+            torch.optim.Adam(model.parameters(), lr=c.lr),
+            c.clip,
+            f"B={c.batch}, L={c.copy_T + 20}",
+        )
+        for name, model in models.items()
+    ]
+
+
+def he_cases() -> list[Case]:
+    """The plain and residual nets of repro/he2016resnet.py at its full size, if it exists."""
+    if importlib.util.find_spec("repro.he2016resnet") is None:
+        return []
+    he = importlib.import_module("repro.he2016resnet")
+    c = he.Config()
+    classes, image = getattr(c, "classes", 10), getattr(c, "image", 32)
+    widths = getattr(c, "widths", (16, 32, 64))
+    arms = getattr(he, "ARMS", [(f"{k}-{6 * n + 2}", n, k == "res") for k in ("plain", "res")
+                                for n in (3, 9)])  # fmt: skip
+    x = torch.randn(c.batch, 3, image, image)  # (B, 3, H, W): content does not change the time
+    y = torch.randint(0, classes, (c.batch,))  # (B,)
+    cases = []
+    for name, n, residual in arms:
+        model = layers.CifarNet(n, residual, classes, widths)
+        opt = torch.optim.SGD(
+            model.parameters(),
+            lr=getattr(c, "lr", 0.1),
+            momentum=getattr(c, "momentum", 0.9),
+            weight_decay=getattr(c, "weight_decay", 1e-4),
+        )
+        cases.append(
+            Case(
+                f"he2016resnet {name}",
+                model,
+                (x, y),
+                lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1]),
+                opt,
+                None,
+                f"B={c.batch}, {image}x{image}",
+            )
+        )
+    return cases
+
+
+def measure(cases: list[Case], repeats: int, steps: int, warmup: int) -> dict[str, list[float]]:
+    for case in cases:
+        for _ in range(warmup):
+            case.step()
+    rates: dict[str, list[float]] = {case.name: [] for case in cases}
+    for _ in range(repeats):
+        for case in cases:  # round-robin: load changes hit every model alike
+            start = time.perf_counter()
+            for _ in range(steps):
+                case.step()
+            rates[case.name].append(steps / (time.perf_counter() - start))
+    return rates
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7, help="timed rounds (median reported)")
+    parser.add_argument("--steps", type=int, default=5, help="steps per model per round")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per model first")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads (default 1, as the modules train)"
+    )
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    cases = bai_cases() + chang_cases() + he_cases()
+    print(
+        f"torch {torch.__version__}, {platform.machine()}, {torch.get_num_threads()} threads; "
+        f"{args.warmup} warm-up steps, then {args.repeats} rounds x {args.steps} steps per model"
+    )
+    rates = measure(cases, args.repeats, args.steps, args.warmup)
+    width = max(len(c.name) for c in cases)
+    print(f"{'model':<{width}}  {'params':>8}  {'batch':<16} {'steps/s':>8}  {'ms/step':>8}  range")
+    for case in cases:
+        r = rates[case.name]
+        med = statistics.median(r)
+        print(
+            f"{case.name:<{width}}  {case.params:>8}  {case.shape:<16} {med:>8.1f}  "
+            f"{1000 / med:>8.1f}  {min(r):.1f}-{max(r):.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
