@@ -44,7 +44,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from repro import layers, tasks  # noqa: E402
+from repro.kit import layers, tasks  # noqa: E402
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`python -m repro ...`: see repro.cli (and `python -m repro --help`)."""
+"""Command-line room, entry point: `python -m repro ...` (see repro.cli and `--help`)."""
 
 import sys
 

@@ -26,11 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from repro import tasks
 from repro.claims import Claim, Result, below, between
-from repro.figures import PALETTE, arm_values, loss_curves, new_figure
-from repro.layers import SeqBNRNNLayer
-from repro.train import History, train
+from repro.kit import tasks
+from repro.kit.device import to_device
+from repro.kit.figures import PALETTE, arm_values, loss_curves, new_figure
+from repro.kit.layers import SeqBNRNNLayer
+from repro.kit.train import History, train
 
 # Dev-set WER (%) from the paper's depth table (about 38M parameters each), checked against a
 # transcription of the ICML 2016 PDF, not against the PDF itself.
@@ -224,7 +225,7 @@ def select_lr(config: Config, depth: int, bn: bool) -> tuple[float, dict[float, 
 
 def batch_norm_claims(config: Config, seeds: Sequence[int]) -> list[Result]:
     spectra = tasks.speech_spectra(config.n_labels, config.n_features, config.task_seed)
-    held_out = tasks.speech(config.eval_size, spectra, tasks.generator(99))
+    held_out = to_device(tasks.speech(config.eval_size, spectra, tasks.generator(99)))
     loss: dict[str, list[float]] = {}
     cer: dict[str, list[float]] = {}
     curves: dict[str, list[list[float]]] = {}
@@ -294,7 +295,7 @@ def schedule(n_batches: int, steps: int, sorted_first: bool, gen: torch.Generato
 
 def sortagrad_claim(config: Config, seeds: Sequence[int]) -> Result:
     spectra = tasks.speech_spectra(config.n_labels, config.n_features, config.task_seed)
-    held_out = tasks.speech(config.eval_size, spectra, tasks.generator(99))
+    held_out = to_device(tasks.speech(config.eval_size, spectra, tasks.generator(99)))
     values: dict[str, list[float]] = {
         k: [] for k in ("sortagrad", "shuffled", "epoch1_sortagrad", "epoch1_shuffled")
     }
@@ -308,7 +309,9 @@ def sortagrad_claim(config: Config, seeds: Sequence[int]) -> Result:
             order = schedule(len(batches), config.sorta_steps, arm == "sortagrad", gen)
             torch.manual_seed(seed)
             depth, bn = config.sorta_depth, config.sorta_bn
-            model = SpeechRNN(config.n_features, config.hidden, depth, bn, config.n_labels)
+            model = to_device(
+                SpeechRNN(config.n_features, config.hidden, depth, bn, config.n_labels)
+            )
             start = evaluate(model, held_out)[0]  # the untrained model, for the figure
             hist = train(
                 model,
@@ -345,6 +348,6 @@ def sortagrad_claim(config: Config, seeds: Sequence[int]) -> Result:
 
 
 def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    # The runner sets one CPU thread (repro.train.set_threads): this loop of tiny ops ran 5x
+    # The runner sets one CPU thread (repro.kit.device.set_threads): this loop of tiny ops ran 5x
     # slower with two.
     return [*batch_norm_claims(config, seeds), sortagrad_claim(config, seeds)]

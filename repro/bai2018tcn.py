@@ -31,12 +31,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from repro import layers, tasks
 from repro.claims import Claim, Result, above, below, within
-from repro.figures import loss_curves
-from repro.train import seed_everything, train
-
-N_TOKENS = 10  # blank 0, symbols 1..8, delimiter 9 (tasks.copy_memory)
+from repro.kit import layers, tasks
+from repro.kit.copymem import N_TOKENS, copy_memory_arms, n_params
+from repro.kit.device import seed_everything, to_device
+from repro.kit.figures import loss_curves
+from repro.kit.train import train
 
 CLAIMS = [
     Claim(
@@ -206,78 +206,25 @@ def adding_model(config: Config, arm: str) -> nn.Module:
     return AddingLSTM(config.add_lstm_hidden)
 
 
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
-
 # ---- claim 1: copy memory -------------------------------------------------------------------
 
 
-def copy_loss(model: nn.Module, batch: tasks.CopyBatch) -> torch.Tensor:
-    logits = model(batch.x)  # (B, L, N_TOKENS)
-    return F.cross_entropy(logits.reshape(-1, N_TOKENS), batch.y.reshape(-1))
-
-
-def copy_scores(model: nn.Module, batch: tasks.CopyBatch) -> tuple[float, float]:
-    """(loss over all T + 20 positions, accuracy on the recalled positions only)."""
-    model.eval()
-    with torch.no_grad():
-        logits = model(batch.x)  # (B, L, N_TOKENS)
-        loss = F.cross_entropy(logits.reshape(-1, N_TOKENS), batch.y.reshape(-1)).item()
-        hits = logits.argmax(-1)[batch.recall] == batch.y[batch.recall]  # (B * 10,)
-    return loss, hits.float().mean().item()
-
-
 def copy_memory(config: Config, seeds: Sequence[int]) -> Result:
-    arms = ("tcn", "lstm", "gru")
-    baseline = tasks.copy_memory_baseline(config.copy_T)
-    values: dict[str, list[float]] = {k: [] for a in arms for k in (a, f"{a}_acc")}
-    curves: dict[str, list[list[float]]] = {a: [] for a in arms}
-    params, notes = {}, []
-    for seed in seeds:
-        test = tasks.copy_memory(config.test_size, config.copy_T, tasks.generator(10**6 + seed))
-        for arm in arms:
-            seed_everything(seed)
-            model = copy_model(config, arm)
-            params[arm] = n_params(model)
-            data = tasks.generator(seed)  # the same training stream for every arm of a seed
-            hist = train(
-                model,
-                lambda _: tasks.copy_memory(config.batch, config.copy_T, data),
-                copy_loss,
-                torch.optim.Adam(model.parameters(), lr=config.lr),
-                config.copy_steps,
-                clip=config.clip,
-                desc=f"copy {arm} seed {seed}",
-            )
-            loss, acc = (math.nan, math.nan) if hist.diverged else copy_scores(model, test)
-            values[arm].append(loss / baseline)
-            values[f"{arm}_acc"].append(acc)
-            curves[arm].append([v / baseline for v in hist.loss[:: config.curve_every]])
-            notes.append(f"{arm} seed {seed}: test loss {loss:.3g}, recall accuracy {acc:.3f}")
-            if hist.diverged:
-                notes.append(f"{arm} seed {seed} diverged at step {hist.diverged_step}")
-    notes.insert(
-        0,
-        f"T = {config.copy_T}: baseline 10 ln 8 / (T + 20) = {baseline:.4f}; parameters "
-        + ", ".join(f"{a} {n}" for a, n in params.items()),
+    return copy_memory_arms(
+        "bai2018tcn.copy-memory",
+        ("tcn", "lstm", "gru"),
+        lambda arm: copy_model(config, arm),
+        seeds,
+        T=config.copy_T,
+        steps=config.copy_steps,
+        lr=config.lr,
+        batch=config.batch,
+        clip=config.clip,
+        test_size=config.test_size,
+        curve_every=config.curve_every,
+        caption=f"Copy memory, T = {config.copy_T}: training loss relative to "
+        "10 ln 8 / (T + 20), one line per seed.",
     )
-    result = Result(
-        "bai2018tcn.copy-memory", values, notes=notes, extra={"params": params, "curves": curves}
-    )
-    result.add_figure(
-        "curves",
-        loss_curves(
-            curves,
-            every=config.curve_every,
-            ylabel="training loss / memoryless baseline",
-            baseline=1.0,
-            baseline_label="memoryless baseline",
-        ),
-        f"Copy memory, T = {config.copy_T}: training loss relative to 10 ln 8 / (T + 20), "
-        "one line per seed.",
-    )
-    return result
 
 
 # ---- claim 2: adding problem ----------------------------------------------------------------
@@ -294,7 +241,8 @@ def adding(config: Config, seeds: Sequence[int]) -> Result:
     curves: dict[str, list[list[float]]] = {a: [] for a in arms}
     params, notes = {}, []
     for seed in seeds:
-        x_test, y_test = tasks.adding(config.test_size, config.add_T, tasks.generator(10**6 + seed))
+        test = tasks.adding(config.test_size, config.add_T, tasks.generator(10**6 + seed))
+        x_test, y_test = to_device(test)  # (N, T, 2), (N,)
         _, y_big = tasks.adding(
             config.baseline_size, config.add_T, tasks.generator(2 * 10**6 + seed)
         )
@@ -343,9 +291,4 @@ def adding(config: Config, seeds: Sequence[int]) -> Result:
 
 
 def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small ops: 2 threads gained <20% alone and lost badly on a
-    try:  # shared 2-core machine (measured); restored afterwards
-        return [copy_memory(config, seeds), adding(config, seeds)]
-    finally:
-        torch.set_num_threads(threads)
+    return [copy_memory(config, seeds), adding(config, seeds)]

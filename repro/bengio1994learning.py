@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from repro.claims import Claim, Result, above, below
-from repro.figures import PALETTE, new_figure
+from repro.claims import Claim, Result, above, below, wilson_interval
+from repro.kit.figures import PALETTE, new_figure
 
 CLAIMS = [
     Claim(
@@ -245,7 +245,6 @@ def span(config: Config, seeds: Sequence[int]) -> Result:
             f"{config.noise_std}, {config.iters} SGD steps"
         ],
     )
-    from repro.claims import wilson_interval
 
     rates, los, his = [], [], []
     for vs in values.values():

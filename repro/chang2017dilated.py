@@ -33,12 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from repro import layers, tasks
 from repro.claims import Claim, Result, above, below
-from repro.figures import PALETTE, loss_curves, new_figure
-from repro.train import seed_everything, train
-
-N_TOKENS = 10  # copy memory: blank 0, symbols 1..8, delimiter 9
+from repro.kit import layers, tasks
+from repro.kit.copymem import N_TOKENS, copy_memory_arms
+from repro.kit.figures import PALETTE, new_figure
 
 CLAIMS = [
     Claim(
@@ -347,76 +345,27 @@ def copy_net(config: Config, arm: str) -> CopyNet:
     return glorot_init(net) if config.init == "glorot" else net
 
 
-def copy_loss(model: nn.Module, batch: tasks.CopyBatch) -> torch.Tensor:
-    logits = model(batch.x)  # (B, L, N_TOKENS)
-    return F.cross_entropy(logits.reshape(-1, N_TOKENS), batch.y.reshape(-1))
-
-
-def copy_scores(model: nn.Module, batch: tasks.CopyBatch) -> tuple[float, float]:
-    """(loss over all T + 20 positions, accuracy on the 10 recalled positions only)."""
-    model.eval()
-    with torch.no_grad():
-        logits = model(batch.x)  # (B, L, N_TOKENS)
-        hits = logits.argmax(-1)[batch.recall] == batch.y[batch.recall]  # (B * 10,)
-        return copy_loss(model, batch).item(), hits.float().mean().item()
-
-
 def copy_memory(config: Config, seeds: Sequence[int]) -> Result:
-    arms = ("dilated", "rnn", "lstm", "gru")
-    baseline = tasks.copy_memory_baseline(config.copy_T)
-    values: dict[str, list[float]] = {k: [] for a in arms for k in (a, f"{a}_acc")}
-    curves: dict[str, list[list[float]]] = {a: [] for a in arms}
-    params, notes = {}, []
-    for seed in seeds:
-        test = tasks.copy_memory(config.test_size, config.copy_T, tasks.generator(10**6 + seed))
-        for arm in arms:
-            seed_everything(seed)
-            model = copy_net(config, arm)
-            params[arm] = sum(p.numel() for p in model.parameters())
-            data = tasks.generator(seed)
-            hist = train(
-                model,
-                lambda _: tasks.copy_memory(config.batch, config.copy_T, data),
-                copy_loss,
-                torch.optim.Adam(model.parameters(), lr=config.lr),
-                config.steps,
-                clip=config.clip,
-                desc=f"copy {arm} seed {seed}",
-            )
-            loss, acc = (math.nan, math.nan) if hist.diverged else copy_scores(model, test)
-            values[arm].append(loss / baseline)
-            values[f"{arm}_acc"].append(acc)
-            curves[arm].append([v / baseline for v in hist.loss[:: config.curve_every]])
-            notes.append(f"{arm} seed {seed}: test loss {loss:.3g}, recall accuracy {acc:.3f}")
-    notes.insert(
-        0,
-        f"T = {config.copy_T}: baseline {baseline:.4f}; parameters "
-        + ", ".join(f"{a} {n}" for a, n in params.items()),
+    return copy_memory_arms(
+        "chang2017dilated.copy-memory",
+        ("dilated", "rnn", "lstm", "gru"),
+        lambda arm: copy_net(config, arm),
+        seeds,
+        T=config.copy_T,
+        steps=config.steps,
+        lr=config.lr,
+        batch=config.batch,
+        clip=config.clip,
+        test_size=config.test_size,
+        curve_every=config.curve_every,
+        caption=f"Copy memory, T = {config.copy_T}: training loss relative to the memoryless "
+        "baseline.",
     )
-    extra = {"params": params, "curves": curves}
-    result = Result("chang2017dilated.copy-memory", values, notes=notes, extra=extra)
-    result.add_figure(
-        "curves",
-        loss_curves(
-            curves,
-            every=config.curve_every,
-            ylabel="training loss / memoryless baseline",
-            baseline=1.0,
-            baseline_label="memoryless baseline",
-        ),
-        f"Copy memory, T = {config.copy_T}: training loss relative to the memoryless baseline.",
-    )
-    return result
 
 
 def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small sequential ops: 2 threads on a shared 2-core machine ran
-    try:  # the gradient check 15x slower than 1 (measured); restored afterwards
-        return [
-            recurrent_length(config, seeds),
-            gradient_at_init(config, seeds),
-            copy_memory(config, seeds),
-        ]
-    finally:
-        torch.set_num_threads(threads)
+    return [
+        recurrent_length(config, seeds),
+        gradient_at_init(config, seeds),
+        copy_memory(config, seeds),
+    ]

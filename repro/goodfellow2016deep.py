@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import torch
 
 from repro.claims import Claim, Result, below, between, within
-from repro.figures import new_figure
-from repro.tasks import generator
-from repro.train import device
+from repro.kit.device import current
+from repro.kit.figures import new_figure
+from repro.kit.tasks import generator
 
 F32 = torch.finfo(torch.float32)
 LN_MAX = math.log(F32.max)  # 88.7228: exp(x) > FLT_MAX beyond this
@@ -216,7 +216,7 @@ def _figure(kind: str, limit: float, config: Config, dev: torch.device):
 
 
 def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    dev = device()
+    dev = current()
     up, down = overflow_at(dev), underflow_at(dev)
     pos = [sweep(config, s, +1.0, dev) for s in seeds]
     neg = [sweep(config, s, -1.0, dev) for s in seeds]

@@ -26,10 +26,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from repro import layers, tasks
 from repro.claims import Claim, Result, above, below
-from repro.figures import gradient_flow_heatmap, loss_curves
-from repro.train import layer_grad_norms, train
+from repro.kit import layers, tasks
+from repro.kit.device import to_device
+from repro.kit.figures import gradient_flow_heatmap, loss_curves
+from repro.kit.train import layer_grad_norms, train
 
 SHALLOW, DEEP = 3, 9  # n of the 6n + 2 layers: 20 and 56, the pair the issue and Figure 6 show
 ARMS = [(f"{kind}-{6 * n + 2}", n, kind == "res") for kind in ("plain", "res") for n in (3, 9)]
@@ -146,9 +147,10 @@ def one_run(config: Config, seed: int, n: int, residual: bool) -> dict:
     x_test, y_test = tasks.prototype_images(
         config.n_test, protos, tasks.generator(20_000 + seed), config.noise
     )
+    x, y, x_test, y_test = to_device((x, y, x_test, y_test))  # data generated on the CPU
     order = tasks.generator(30_000 + seed)  # the same mini-batch sequence for all four arms
     torch.manual_seed(seed)  # plain and residual nets of one depth start from the same weights
-    model = layers.CifarNet(n, residual, config.classes, config.widths)
+    model = to_device(layers.CifarNet(n, residual, config.classes, config.widths))
     opt = torch.optim.SGD(
         model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
     )

@@ -23,10 +23,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from repro import tasks
 from repro.claims import Claim, Result, above, below
-from repro.figures import PALETTE, gradient_flow_heatmap, loss_curves, new_figure
-from repro.train import train
+from repro.kit import tasks
+from repro.kit.device import to_device
+from repro.kit.figures import PALETTE, gradient_flow_heatmap, loss_curves, new_figure
+from repro.kit.train import train
 
 CLAIMS = [
     Claim(
@@ -237,7 +238,8 @@ def addition_run(
     torch.manual_seed(seed)  # same init for both arms of a seed
     model = AddingRNN(config.hidden, rho)
     data = tasks.generator(1000 + seed)  # same training stream for both arms
-    probe_x, probe_y = tasks.adding(100, config.length, tasks.generator(7), mean=True)
+    probe = tasks.adding(100, config.length, tasks.generator(7), mean=True)
+    probe_x, probe_y = to_device(probe)  # (100, T, 2), (100,)
 
     def loss_fn(m: nn.Module, batch) -> torch.Tensor:
         x, y = batch
@@ -254,7 +256,8 @@ def addition_run(
         probe_every=config.probe_every,
         desc=f"seed {seed} {'clip' if clip else 'plain'}",
     )
-    x, y = tasks.adding(config.test_size, config.length, tasks.generator(99), mean=True)
+    test = tasks.adding(config.test_size, config.length, tasks.generator(99), mean=True)
+    x, y = to_device(test)  # (N, T, 2), (N,)
     with torch.no_grad():
         mse = math.nan if hist.diverged else ((model(x) - y) ** 2).mean().item()
     return {"hist": hist, "mse": mse}, model

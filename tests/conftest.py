@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from repro.run.discover import discover
+from repro.run.runner import run_paper
+
 ROOT = Path(__file__).resolve().parents[1]
 # The six papers the site is built around (each has a full note and a reproduction).
 CORE = [
@@ -135,12 +138,44 @@ def mini_project(tmp_path: Path):
     return build
 
 
-def run_quick(key: str, results_dir: Path):
-    """One paper's claims at quick scale into `results_dir`; the stored Record."""
-    from repro import runner
-
-    out = runner.run_paper(
-        runner.discover()[key], scale="quick", results_dir=results_dir, force=True
+def run_quick(key: str, results_dir: Path, device: str = "cpu"):
+    """One paper's claims at quick scale into `results_dir` (the one helper every paper's test
+    uses); the stored Record. The run is on `device`, so the tests are the same on a GPU host."""
+    out = run_paper(
+        discover()[key],
+        scale="quick",
+        results_dir=results_dir,
+        force=True,
+        log=lambda m: None,
+        device=device,
     )
     assert out.status == "ran", out.error
+    # The device chosen reached what was trained: read from the parameters and batches that
+    # train() saw (the placement log), not from the flag.
+    placed = out.record.provenance["placements"]
+    assert set(placed["parameters"]) | set(placed["batches"]) <= {device}, placed
+    if key in TRAINING_PAPERS:
+        assert placed["parameters"] == [device] and placed["batches"] == [device], placed
     return out.record
+
+
+# Papers whose quick run trains models through repro.kit.train (the others are numerical
+# experiments on raw tensors: Bengio's latch, the softmax limits).
+TRAINING_PAPERS = {
+    "amodei2016deepspeech2",
+    "bai2018tcn",
+    "chang2017dilated",
+    "he2016resnet",
+    "pascanu2013difficulty",
+}
+
+
+# Tests that use these fixtures run a paper at quick scale or build a site: the slow tier.
+SLOW_FIXTURES = {"quick_record", "built_site", "mini_project", "served_site"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test that uses a slow fixture `slow`, so `-m "not slow"` is the fast loop."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import torch
 
 from repro.claims import Claim, Result, above, below
-from repro.figures import arm_values
-from repro.train import train
+from repro.kit.figures import arm_values
+from repro.kit.train import train
 
 CLAIMS = [
     Claim(

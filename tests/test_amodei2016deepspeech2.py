@@ -9,9 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from repro import amodei2016deepspeech2 as paper
-from repro import runner, tasks
 from repro.claims import Verdict
-from repro.train import History
+from repro.kit import tasks
+from repro.kit.train import History
+
+from conftest import run_quick
 
 
 def _one_hot_logp(path: list[list[int]], classes: int) -> torch.Tensor:
@@ -140,14 +142,7 @@ def test_selection_seeds_are_disjoint_from_evaluation_seeds():
 
 @pytest.fixture(scope="module")
 def quick_record(tmp_path_factory):
-    out = runner.run_paper(
-        runner.discover()["amodei2016deepspeech2"],
-        scale="quick",
-        results_dir=tmp_path_factory.mktemp("results"),
-        force=True,
-    )
-    assert out.status == "ran", out.error
-    return out.record
+    return run_quick("amodei2016deepspeech2", tmp_path_factory.mktemp("results"))
 
 
 def test_quick_bn_speeds_up_the_deep_stack_only(quick_record):
@@ -158,7 +153,8 @@ def test_quick_bn_speeds_up_the_deep_stack_only(quick_record):
     assert all(x < 0.6 for x in r.values["ratio_deep"]), r.values
     assert all(x > 0.6 for x in r.values["ratio_shallow"]), r.values
     assert all(d < s for d, s in zip(r.values["ratio_deep"], r.values["ratio_shallow"]))
-    assert r.verdict in set(Verdict)
+    # Measured 2/2 seeds on every part (deep_bn < 0.5 deep; ratio_deep < ratio_shallow).
+    assert r.verdict == Verdict.REPRODUCED, r.detail
 
 
 def test_quick_bn_lowers_deep_cer(quick_record):
@@ -168,12 +164,15 @@ def test_quick_bn_lowers_deep_cer(quick_record):
     assert all(0.0 <= x <= 1.5 for vs in r.values.values() for x in vs)
 
 
-def test_quick_sortagrad_is_judged_not_asserted(quick_record):
-    """Quick scale is too short for SortaGrad's effect (measured gaps of a few hundredths either
-    way); what must hold: both arms trained (final held-out loss below the one after epoch 1)
-    and the claim got a verdict."""
+def test_quick_sortagrad_direction_in_epoch_one(quick_record):
+    """Quick scale is too short for SortaGrad's final effect (measured: final gap 0.05, 95%
+    interval [-0.38, 0.48] over 2 seeds, "inconclusive"), but epoch 1 shows the direction the
+    paper reports: sorted minibatches end the first epoch lower in both seeds (measured 2/2).
+    Both arms must have trained (final held-out loss below the one after epoch 1), and the final
+    part, straddling zero, must not be called reproduced."""
     r = quick_record.results["amodei2016deepspeech2.sortagrad"]
     for arm in ("sortagrad", "shuffled"):
         assert all(f < e for f, e in zip(r.values[arm], r.values[f"epoch1_{arm}"])), r.values
-    assert r.verdict in set(Verdict)
-    assert r.figures
+    ep1 = zip(r.values["epoch1_sortagrad"], r.values["epoch1_shuffled"])
+    assert all(s < u for s, u in ep1), r.values
+    assert r.verdict != Verdict.REPRODUCED, r.detail

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from repro.bib import BibError, load_bibliography, parse_bibtex
+from repro.site.bib import BibError, load_bibliography, parse_bibtex
 
 from conftest import CORE, ROOT
 

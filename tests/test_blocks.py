@@ -8,8 +8,18 @@ from pathlib import Path
 import pytest
 from fakeproject import KEY, MODULE, make_project
 
-from repro import blocks, joins, runner
-from repro.blocks import BlockError, UnknownClaimError
+from repro.run.discover import discover
+from repro.run.runner import run_paper
+from repro.run.states import states as all_states
+from repro.site import blocks, joins
+from repro.site.bib import load_bibliography
+from repro.site.blocks import BlockError, UnknownClaimError
+
+
+def site_of(root: Path) -> blocks.SiteStates:
+    """The states a build computes once (as the plugin does), for the project at `root`."""
+    labels = {k: e.label() for k, e in load_bibliography(root / "refs.bib").entries.items()}
+    return blocks.collect(discover(root), root / "docs" / "results", root / "docs", labels)
 
 
 @pytest.fixture
@@ -20,16 +30,16 @@ def project(tmp_path: Path) -> Path:
 @pytest.fixture
 def ran(project: Path) -> Path:
     """The project after a default run (results in docs/results)."""
-    runner.run_paper(runner.discover(project)[KEY], log=lambda m: None)
+    run_paper(discover(project)[KEY], log=lambda m: None)
     return project
 
 
 def test_claim_block_shows_the_stored_result(ran):
-    html = blocks.claim_html("fake2020paper.works", f"papers/{KEY}/", root=ran)
+    html = blocks.claim_html("fake2020paper.works", site_of(ran), f"papers/{KEY}/")
     assert 'id="claim-fake2020paper-works"' in html
     assert 'class="admonition success sn-claim sn-claim--reproduced"' in html
     assert '<span class="sn-badge sn-badge--reproduced">reproduced</span>' in html
-    record = runner.states(ran)[0].record
+    record = all_states(ran)[0].record
     result = record.results["fake2020paper.works"]
     for arm, summary in result.summary.items():  # every number comes from the result
         assert f"<strong>{arm}</strong>: {summary.text()}" in html
@@ -44,20 +54,20 @@ def test_claim_block_shows_the_stored_result(ran):
 
 
 def test_figures_follow_the_page_url_style(ran):
-    html = blocks.claim_html("fake2020paper.works", f"papers/{KEY}.html", root=ran)
+    html = blocks.claim_html("fake2020paper.works", site_of(ran), f"papers/{KEY}.html")
     assert re.search(rf'src="\.\./results/{KEY}/[^"]+\.svg"', html)
 
 
 def test_stale_result_is_marked(ran):
     module = ran / "repro" / f"{KEY}.py"
     module.write_text(MODULE + "\n# changed\n")
-    html = blocks.claim_html("fake2020paper.works", "", root=ran)
+    html = blocks.claim_html("fake2020paper.works", site_of(ran), "")
     assert "sn-claim--stale" in html and "sn-badge--stale" in html
     assert "the code changed since this run" in html
 
 
 def test_unspecified_and_not_run_states(project):
-    html = blocks.claims_html(KEY, f"papers/{KEY}/", root=project)
+    html = blocks.claims_html(KEY, site_of(project), f"papers/{KEY}/")
     later = html.split('id="claim-fake2020paper-later"')[1]
     assert "sn-badge--not-yet-specified" in later and "not yet specified" in later
     works = html.split('id="claim-fake2020paper-works"')[1].split("claim-fake2020paper-later")[0]
@@ -66,33 +76,33 @@ def test_unspecified_and_not_run_states(project):
 
 
 def test_unspecified_claim_with_a_result_shows_values_without_verdict(ran):
-    html = blocks.claim_html("fake2020paper.later", "", root=ran)
+    html = blocks.claim_html("fake2020paper.later", site_of(ran), "")
     assert "not yet specified" in html and "<strong>x</strong>: 1 [1, 1], n = 2" in html
     assert "reproduced" not in html
 
 
 def test_paper_without_module_gets_a_note(project):
-    html = blocks.claims_html("bai2018tcn", "papers/bai2018tcn/", root=project)
+    html = blocks.claims_html("bai2018tcn", site_of(project), "papers/bai2018tcn/")
     assert "No reproduction yet" in html and "repro/bai2018tcn.py" in html
 
 
 def test_unknown_claim_id_raises(project):
     with pytest.raises(UnknownClaimError, match="unknown claim id 'fake2020paper.nope'"):
-        blocks.claim_html("fake2020paper.nope", "", root=project)
+        blocks.claim_html("fake2020paper.nope", site_of(project), "")
     with pytest.raises(UnknownClaimError):
-        blocks.claim_html("other2020x.c", "", root=project)
+        blocks.claim_html("other2020x.c", site_of(project), "")
 
 
 def test_unreadable_result_fails_loudly_naming_the_file(ran):
     (ran / "docs" / "results" / KEY / "result.json").write_text("{")
     with pytest.raises(BlockError, match=f"docs/results/{KEY}/result.json"):
-        blocks.claims_html(KEY, "", root=ran)
+        blocks.claims_html(KEY, site_of(ran), "")
 
 
 def test_check_tree_reports_an_unknown_claim_id_on_a_page(project):
     page = project / "docs" / "papers" / f"{KEY}.md"
     page.write_text(page.read_text() + "\nSee {{ claim fake2020paper.nope }}.\n")
-    ids = {c.id for p in runner.discover(project).values() for c in p.claims}
+    ids = {c.id for p in discover(project).values() for c in p.claims}
     errors = [f for f in joins.check_tree(project, claim_ids=ids) if f.level == "error"]
     assert [str(e) for e in errors] == [
         f"docs/papers/{KEY}.md:9: error: unknown claim id 'fake2020paper.nope': no module in "
@@ -101,16 +111,16 @@ def test_check_tree_reports_an_unknown_claim_id_on_a_page(project):
 
 
 def test_board_lists_every_claim_with_links(ran):
-    html = blocks.board_html("", root=ran)
+    html = blocks.board_html(site_of(ran), "")
     assert "2 claims: 1 reproduced, 1 not yet specified." in html
     assert f'href="papers/{KEY}/#claim-fake2020paper-works"' in html
     assert ">Doe, 2020</a>" in html  # author-year label from refs.bib
     assert html.count("<tr>") == 3  # header + two claims
-    nested = blocks.board_html("notebooks/", root=ran)
+    nested = blocks.board_html(site_of(ran), "notebooks/")
     assert f'href="../papers/{KEY}/#claim-fake2020paper-works"' in nested
 
 
 def test_text_is_escaped(tmp_path):
     make_project(tmp_path, MODULE.replace("Table 1", "<script>alert(1)</script>"))
-    html = blocks.claims_html(KEY, "", root=tmp_path)
+    html = blocks.claims_html(KEY, site_of(tmp_path), "")
     assert "<script>" not in html and "&lt;script&gt;" in html

@@ -13,8 +13,10 @@ import torch
 import torch.nn.functional as F
 
 from repro import chang2017dilated as paper
-from repro import layers, runner, tasks
 from repro.claims import Verdict
+from repro.kit import layers, tasks
+
+from conftest import run_quick
 
 
 @pytest.mark.parametrize("n_layers", range(1, 10))
@@ -111,14 +113,7 @@ def test_dilated_copy_net_is_causal():
 
 @pytest.fixture(scope="module")
 def quick_record(tmp_path_factory):
-    out = runner.run_paper(
-        runner.discover()["chang2017dilated"],
-        scale="quick",
-        results_dir=tmp_path_factory.mktemp("results"),
-        force=True,
-    )
-    assert out.status == "ran", out.error
-    return out.record
+    return run_quick("chang2017dilated", tmp_path_factory.mktemp("results"))
 
 
 def test_quick_recurrent_length_reproduces(quick_record):

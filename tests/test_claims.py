@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from repro import claims
 from repro.claims import (
     Claim,
     Record,
@@ -33,6 +32,7 @@ from repro.claims import (
     wilson_interval,
     within,
 )
+from repro.claims import store as claims
 
 ROOT = Path(__file__).resolve().parents[1]
 NAN, INF = math.nan, math.inf
@@ -252,7 +252,7 @@ def test_sigkill_mid_write_leaves_the_old_result_loadable(tmp_path):
         f"""
         import os, time
         from pathlib import Path
-        from repro import claims
+        from repro.claims import store as claims
         real_fsync = os.fsync
         def slow_fsync(fd):  # the data is in the temp file, not yet renamed: "mid-write"
             Path({str(marker)!r}).write_text("now")

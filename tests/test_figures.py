@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from repro.figures import arm_values, gradient_flow_heatmap, loss_curves, to_png, to_svg
+from repro.kit.figures import arm_values, gradient_flow_heatmap, loss_curves, to_png, to_svg
 
 
 def test_svg_is_deterministic_and_dateless():

@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from repro import goodfellow2016deep as g
-from repro import runner
 from repro.claims import Verdict
+
+from conftest import run_quick
 
 CPU = torch.device("cpu")
 
@@ -46,9 +47,7 @@ def test_measured_limits_are_the_float32_format_limits():
 
 
 def test_claims_reproduce_at_quick_scale(tmp_path):
-    paper = runner.discover()["goodfellow2016deep"]
-    out = runner.run_paper(paper, scale="quick", results_dir=tmp_path, log=lambda m: None)
-    results = out.record.results
+    results = run_quick("goodfellow2016deep", tmp_path).results
     assert {r.verdict for r in results.values()} == {Verdict.REPRODUCED}
     over = results["goodfellow2016deep.softmax-overflow"]
     # Errors of the shifted forms: float32 rounding (~1e-7), two orders below the 1e-5 band.

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from repro import he2016resnet as paper
-from repro import layers
 from repro.claims import Verdict
+from repro.kit import layers
 
 from conftest import run_quick
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from repro import layers
+from repro.kit import layers
 
 
 def test_tcn_is_causal():

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from repro import notebook
+from repro.site import notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / notebook.NOTEBOOK

@@ -9,7 +9,7 @@ import torch
 
 from repro import pascanu2013difficulty as paper
 from repro.claims import Verdict
-from repro.train import train
+from repro.kit.train import train
 
 from conftest import run_quick
 
@@ -87,8 +87,9 @@ def test_quick_clipping_prevents_divergence(quick_record):
 
 def test_quick_learning_claim_is_judged_not_asserted(quick_record):
     """At quick scale (300 steps) neither arm beats 0.0417 by much; what must hold is that both
-    arms finished, with finite MSE near the trivial predictor, and the claim got a verdict."""
+    arms finished with finite MSE near the trivial predictor (0.0417), and then the claim, which
+    asks the clipped arm to beat both, must come out "not reproduced" (measured: 0/3 and 1/3)."""
     r = quick_record.results["pascanu2013difficulty.clipping-learning"]
     for arm in ("clipped", "unclipped"):
         assert all(0.02 < v < 0.06 for v in r.values[arm]), r.values
-    assert r.verdict in set(Verdict)
+    assert r.verdict == Verdict.NOT_REPRODUCED, r.detail

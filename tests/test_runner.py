@@ -10,9 +10,14 @@ from pathlib import Path
 import pytest
 from fakeproject import KEY, MODULE, make_project
 
-from repro import runner
 from repro.claims import Verdict, load_record
-from repro.runner import PaperModuleError, UsageError
+from repro.run.config import apply_overrides, parse_overrides, parse_seeds, resolve_seeds
+from repro.run.discover import Paper, discover, find
+from repro.run.errors import PaperModuleError, UsageError
+from repro.run.provenance import code_files, code_hash, code_name, stale_reason
+from repro.run.runner import run_paper
+from repro.run.states import source_line
+from repro.run.states import states as all_states
 
 
 @pytest.fixture
@@ -21,8 +26,8 @@ def project(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def paper(project: Path) -> runner.Paper:
-    return runner.discover(project)[KEY]
+def paper(project: Path) -> Paper:
+    return discover(project)[KEY]
 
 
 def quiet(msg: str) -> None:
@@ -33,13 +38,13 @@ def quiet(msg: str) -> None:
 
 
 def test_discover_finds_and_checks_paper_modules(project, paper):
-    assert list(runner.discover(project)) == [KEY]
+    assert list(discover(project)) == [KEY]
     assert [c.id for c in paper.claims] == ["fake2020paper.works", "fake2020paper.later"]
-    assert runner.find({KEY: paper}, "fake2020paper.works") is paper
+    assert find({KEY: paper}, "fake2020paper.works") is paper
     with pytest.raises(UsageError, match="unknown paper key 'nope' \\(known: fake2020paper\\)"):
-        runner.find({KEY: paper}, "nope")
+        find({KEY: paper}, "nope")
     with pytest.raises(UsageError, match="unknown claim id 'fake2020paper.nope'"):
-        runner.find({KEY: paper}, "fake2020paper.nope")
+        find({KEY: paper}, "fake2020paper.nope")
 
 
 @pytest.mark.parametrize(
@@ -62,7 +67,7 @@ def test_discover_finds_and_checks_paper_modules(project, paper):
 def test_broken_modules_are_reported_with_file_and_line(tmp_path, edit, message):
     make_project(tmp_path, edit(MODULE))
     with pytest.raises(PaperModuleError, match=message):
-        runner.discover(tmp_path)
+        discover(tmp_path)
 
 
 # ---- config overrides -----------------------------------------------------------------------
@@ -95,33 +100,33 @@ def test_override_types_beyond_the_basics():
         maybe: int | None = None
         pair: tuple[int, float] = (1, 2.0)
 
-    c = runner.apply_overrides(C(), {"flag": "true", "kind": "b", "maybe": "none", "pair": "3,4"})
+    c = apply_overrides(C(), {"flag": "true", "kind": "b", "maybe": "none", "pair": "3,4"})
     assert c == C(True, "b", None, (3, 4.0))
-    assert runner.apply_overrides(C(), {"maybe": "5"}).maybe == 5
+    assert apply_overrides(C(), {"maybe": "5"}).maybe == 5
     for overrides in ({"flag": "maybe"}, {"kind": "c"}, {"pair": "1"}):
         with pytest.raises(UsageError):
-            runner.apply_overrides(C(), overrides)
-    assert runner.parse_overrides(["a=1", "b = x=y"]) == {"a": "1", "b": "x=y"}
+            apply_overrides(C(), overrides)
+    assert parse_overrides(["a=1", "b = x=y"]) == {"a": "1", "b": "x=y"}
     with pytest.raises(UsageError, match="FIELD=VALUE"):
-        runner.parse_overrides(["novalue"])
+        parse_overrides(["novalue"])
 
 
 def test_seeds_are_a_count_or_a_list():
-    assert runner.parse_seeds("5") == 5
-    assert runner.parse_seeds("7,8,9") == [7, 8, 9]
+    assert parse_seeds("5") == 5
+    assert parse_seeds("7,8,9") == [7, 8, 9]
     for bad in ("0", "-1", "a", "1,1", "1,-2"):
         with pytest.raises(UsageError, match="--seeds"):
-            runner.parse_seeds(bad)
-    assert runner.resolve_seeds(3, [0]) == [0, 1, 2]
-    assert runner.resolve_seeds([7, 9], [0]) == [7, 9]
-    assert runner.resolve_seeds(None, [0, 1]) == [0, 1]
+            parse_seeds(bad)
+    assert resolve_seeds(3, [0]) == [0, 1, 2]
+    assert resolve_seeds([7, 9], [0]) == [7, 9]
+    assert resolve_seeds(None, [0, 1]) == [0, 1]
 
 
 # ---- running, cache, staleness --------------------------------------------------------------
 
 
 def test_run_judges_claims_and_records_divergence_as_data(project, paper):
-    out = runner.run_paper(paper, scale="quick", results_dir=project / "r", log=quiet)
+    out = run_paper(paper, scale="quick", results_dir=project / "r", log=quiet)
     assert out.status == "ran" and out.path == project / "r" / KEY / "result.json"
     rec = load_record(project / "r", KEY)
     works = rec.results["fake2020paper.works"]
@@ -149,9 +154,9 @@ def test_run_judges_claims_and_records_divergence_as_data(project, paper):
 
 
 def test_same_seed_twice_gives_identical_numbers(project, paper):
-    a = runner.run_paper(paper, scale="quick", results_dir=project / "a", log=quiet)
-    b = runner.run_paper(paper, scale="quick", results_dir=project / "b", log=quiet)
-    c = runner.run_paper(paper, scale="quick", seeds=[5, 6], results_dir=project / "c", log=quiet)
+    a = run_paper(paper, scale="quick", results_dir=project / "a", log=quiet)
+    b = run_paper(paper, scale="quick", results_dir=project / "b", log=quiet)
+    c = run_paper(paper, scale="quick", seeds=[5, 6], results_dir=project / "c", log=quiet)
     va = a.record.results["fake2020paper.works"].values["good"]
     assert va == b.record.results["fake2020paper.works"].values["good"]
     assert va != c.record.results["fake2020paper.works"].values["good"]
@@ -159,49 +164,55 @@ def test_same_seed_twice_gives_identical_numbers(project, paper):
 
 
 def test_cache_skips_an_up_to_date_result_and_force_reruns(project, paper):
-    first = runner.run_paper(paper, scale="quick", results_dir=project / "r", log=quiet)
+    first = run_paper(paper, scale="quick", results_dir=project / "r", log=quiet)
     stamp = first.path.stat().st_mtime_ns
-    again = runner.run_paper(paper, scale="quick", results_dir=project / "r", log=quiet)
+    again = run_paper(paper, scale="quick", results_dir=project / "r", log=quiet)
     assert again.status == "cached" and first.path.stat().st_mtime_ns == stamp
-    other = runner.run_paper(paper, scale="quick", seeds=3, results_dir=project / "r", log=quiet)
+    other = run_paper(paper, scale="quick", seeds=3, results_dir=project / "r", log=quiet)
     assert other.status == "ran"  # other seeds: another hash
-    forced = runner.run_paper(
+    forced = run_paper(
         paper, scale="quick", seeds=3, results_dir=project / "r", force=True, log=quiet
     )
     assert forced.status == "ran"
 
 
 def test_staleness_follows_code_and_config_not_environment(project):
-    paper = runner.discover(project)[KEY]
-    out = runner.run_paper(paper, scale="quick", results_dir=project / "r", log=quiet)
+    paper = discover(project)[KEY]
+    out = run_paper(paper, scale="quick", results_dir=project / "r", log=quiet)
     rec = out.record
-    assert runner.stale_reason(paper, rec) is None
+    assert stale_reason(paper, rec) is None
     rec.hashes["env"] = "another-machine"  # other torch or device: still current for the site
-    assert runner.stale_reason(paper, rec) is None
+    assert stale_reason(paper, rec) is None
 
     module = project / "repro" / f"{KEY}.py"
     module.write_text(MODULE + "\n# a comment changes the code hash\n")
-    assert runner.stale_reason(runner.discover(project)[KEY], rec) == (
-        "the code changed since this run"
-    )
-    rec.hashes["code"] = runner.code_hash(runner.discover(project)[KEY])
+    assert stale_reason(discover(project)[KEY], rec) == ("the code changed since this run")
+    rec.hashes["code"] = code_hash(discover(project)[KEY])
     module.write_text(MODULE.replace("cls(steps=10)", "cls(steps=11)") + "\n# a comment\n")
-    paper2 = runner.discover(project)[KEY]
-    rec.hashes["code"] = runner.code_hash(paper2)
-    assert runner.stale_reason(paper2, rec) == "the config changed since this run"
+    paper2 = discover(project)[KEY]
+    rec.hashes["code"] = code_hash(paper2)
+    assert stale_reason(paper2, rec) == "the config changed since this run"
 
 
 def test_code_hash_covers_the_framework_modules_a_paper_imports(paper):
-    names = {p.name for p in runner.code_files(paper)}
-    assert {"fake2020paper.py", "claims.py", "train.py", "figures.py"} <= names
-    assert "cli.py" not in names and "blocks.py" not in names
+    names = {code_name(p, paper) for p in code_files(paper)}
+    want = {
+        "repro/fake2020paper.py",
+        "repro/claims/criteria.py",  # through repro/claims/__init__.py
+        "repro/claims/stats.py",
+        "repro/kit/train.py",
+        "repro/kit/device.py",  # imported by train.py: transitively
+        "repro/kit/figures.py",
+    }
+    assert want <= names, want - names
+    assert not any(n.startswith(("repro/cli/", "repro/site/", "repro/run/")) for n in names)
 
 
 def test_a_run_that_raises_leaves_the_stored_result_untouched(project, paper):
-    good = runner.run_paper(paper, results_dir=project / "r", log=quiet)
+    good = run_paper(paper, results_dir=project / "r", log=quiet)
     before = good.path.read_bytes()
     logged: list[str] = []
-    out = runner.run_paper(
+    out = run_paper(
         paper, overrides={"mode": "raise"}, results_dir=project / "r", log=logged.append
     )
     assert out.status == "failed" and "RuntimeError: boom" in out.error
@@ -210,13 +221,13 @@ def test_a_run_that_raises_leaves_the_stored_result_untouched(project, paper):
 
 
 def test_only_the_default_run_writes_the_committed_results(project, paper):
-    out = runner.run_paper(paper, seeds=[7, 8], log=quiet)
+    out = run_paper(paper, seeds=[7, 8], log=quiet)
     assert out.path == project / "scratch" / "results" / KEY / "result.json"
     assert not (project / "docs" / "results").exists()
     assert out.record.provenance["command"] == f"nox -s repro -- {KEY} --seeds 7,8"
-    quick = runner.run_paper(paper, scale="quick", log=quiet)
+    quick = run_paper(paper, scale="quick", log=quiet)
     assert quick.path.parent.parent == project / "scratch" / "results"
-    default = runner.run_paper(paper, log=quiet)
+    default = run_paper(paper, log=quiet)
     assert default.path == project / "docs" / "results" / KEY / "result.json"
     assert default.record.provenance["command"] == f"nox -s repro -- {KEY}"
 
@@ -224,14 +235,14 @@ def test_only_the_default_run_writes_the_committed_results(project, paper):
 def test_paper_scale_warns_on_cpu(project, paper, monkeypatch):
     monkeypatch.setenv("REPRO_DEVICE", "cpu")
     logged: list[str] = []
-    runner.run_paper(paper, scale="paper", results_dir=project / "r", log=logged.append)
+    run_paper(paper, scale="paper", results_dir=project / "r", log=logged.append)
     assert any(m.startswith("warning") and "meant for a GPU" in m for m in logged)
 
 
 def test_states_report_missing_and_unspecified(project, paper):
-    states = runner.states(project)
+    states = all_states(project)
     assert [(s.claim.id, s.result, s.specified) for s in states] == [
         ("fake2020paper.works", None, True),
         ("fake2020paper.later", None, False),
     ]
-    assert runner.source_line(paper, paper.claims[1]) == f"repro/{KEY}.py:23"
+    assert source_line(paper, paper.claims[1]) == f"repro/{KEY}.py:23"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from repro import joins
-from repro.bib import load_bibliography
+from repro.site import joins
+from repro.site.bib import load_bibliography
 
 from conftest import CORE, MINI_BIB, ROOT
 

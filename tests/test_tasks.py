@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from repro import tasks
+from repro.kit import tasks
 
 
 def test_copy_memory_layout_and_baseline():

@@ -8,11 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from repro import train as train_mod
-from repro.train import (
+from repro.kit import device as placement
+from repro.kit import train as train_mod
+from repro.kit.device import seed_everything
+from repro.kit.train import (
     History,
     layer_grad_norms,
-    seed_everything,
     timestep_grad_norms,
     train,
 )
@@ -146,13 +147,13 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
 
 def test_device_choice(monkeypatch):
     monkeypatch.setenv("REPRO_DEVICE", "cpu")
-    assert train_mod.device().type == "cpu"
+    assert placement.choose().type == "cpu"
     monkeypatch.setenv("REPRO_DEVICE", "tpu")
     with pytest.raises(RuntimeError, match="auto, cpu or cuda"):
-        train_mod.device()
+        placement.choose()
     monkeypatch.setenv("REPRO_DEVICE", "auto")
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert train_mod.device().type == expected
+    assert placement.choose().type == expected
 
 
 def test_progress_helper_passes_items_through():

@@ -1,4 +1,4 @@
-"""The joins checker: one BibTeX key ties a note, a module, a test and results together.
+"""Site room, the joins checker: one BibTeX key ties a note, a module, a test and results.
 
 `scan_docs` finds every citation and every directive (`{{ claims key }}`, ...) in the Markdown
 pages and notebooks under docs/, with file and line, skipping code. `check_tree` lists what is
@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro.bib import BibError, Bibliography, load_bibliography
+from repro.run.discover import repro_modules
+from repro.site.bib import BibError, Bibliography, load_bibliography
 
 # [@key] or [@a; @b], not a Markdown link ([@x](url)).
 CITE_RE = re.compile(r"\[(@[^\]\s;]+(?:\s*;\s*@[^\]\s;]+)*)\](?!\()")
@@ -23,26 +24,6 @@ DIRECTIVE_RE = re.compile(r"\{\{\s*([a-z_]+)(?:\s+([^\s}]+))?\s*\}\}")
 DIRECTIVES = {"claims", "claim", "claims_board", "bibliography"}
 FENCE_RE = re.compile(r"^( {0,3})(`{3,}|~{3,}).*?^\1\2[`~]*[ \t]*$", re.M | re.S)
 INLINE_CODE_RE = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
-
-# Modules of the framework itself; every other repro/<name>.py is a paper module named by a key.
-FRAMEWORK_MODULES = {
-    "__init__",
-    "__main__",
-    "bib",
-    "blocks",
-    "cli",
-    "claims",
-    "figures",
-    "joins",
-    "layers",
-    "notebook",
-    "plugin",
-    "runner",
-    "scaffold",
-    "tasks",
-    "train",
-}
-
 
 @dataclass(frozen=True)
 class Ref:
@@ -124,19 +105,6 @@ def scan_docs(root: Path, docs_dir: str = "docs") -> list[Ref]:
     return [ref for f in files if "vendor" not in f.parts for ref in scan_file(f, root)]
 
 
-def paper_modules(root: Path) -> dict[str, Path]:
-    """repro/<key>.py or repro/<key>/ for every paper module (the framework's files excluded)."""
-    out: dict[str, Path] = {}
-    pkg = root / "repro"
-    for p in sorted(pkg.iterdir()) if pkg.is_dir() else []:
-        name = p.stem if p.suffix == ".py" else p.name
-        if name in FRAMEWORK_MODULES or name.startswith((".", "_")):
-            continue
-        if p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists()):
-            out[name] = p
-    return out
-
-
 def check_tree(
     root: Path,
     bib: Bibliography | None = None,
@@ -208,17 +176,20 @@ def check_tree(
                 )
             )
 
-    for key, module in paper_modules(root).items():
+    for key, module in repro_modules(root).items():
         where = f"{module.relative_to(root).as_posix()}:1"
         if key not in bib:
-            findings.append(
-                Finding(
-                    "error",
-                    where,
-                    f"paper module '{key}' has no entry in "
-                    f"{bib_rel} (the module name must be the BibTeX key)",
+            if module.suffix == ".py":  # sub-packages without a key are the rooms
+                findings.append(
+                    Finding(
+                        "error",
+                        where,
+                        f"paper module '{key}' has no entry in {bib_rel} (a plain module "
+                        "directly in repro/ is a paper card and its name must be the BibTeX "
+                        "key; shared code belongs in a room: claims/, kit/, run/, site/, cli/)",
+                    )
                 )
-            )
+            continue
         if not (root / "tests" / f"test_{key}.py").exists():
             findings.append(
                 Finding(

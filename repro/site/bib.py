@@ -1,4 +1,4 @@
-"""All BibTeX handling for seqnotes, on bibtexparser 2.
+"""Site room, BibTeX: all of the handling of refs.bib, on bibtexparser 2.
 
 `load_bibliography(path)` parses refs.bib and raises `BibError` naming the file and line of every
 malformed entry, duplicate key, duplicate field or missing required field (bibtexparser 2 does not

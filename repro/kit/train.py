@@ -1,4 +1,4 @@
-"""The one training loop every reproduction uses, plus seeding and device choice.
+"""Kit room, the training loop: the one loop every reproduction uses, and gradient probes.
 
 `train()` runs `steps` optimizer steps and returns a `History`: the loss and the gradient norm at
 every step, whether and when the run diverged, and the wall time. Three defects of the reference
@@ -9,8 +9,8 @@ implementations are designed out here:
   clipping, so a clipped run still shows how large its gradients were;
 - divergence is data: a NaN/inf loss or gradient norm, or a loss above `diverge_above`, stops the
   run and is recorded (`diverged`, `diverged_step`, `reason`) instead of raising;
-- nothing is hard-wired to CUDA: `device()` picks CUDA when present, CPU otherwise
-  (`REPRO_DEVICE=cpu|cuda` forces one).
+- nothing is hard-wired to CUDA, and nothing silently stays on the CPU: `train()` moves the
+  model and every batch to the run's device (`repro.kit.device.current()`).
 
 A progress bar with an ETA (tqdm, on stderr) appears for runs longer than a couple of seconds,
 only when stderr is a terminal and `REPRO_QUIET` is not set.
@@ -20,74 +20,25 @@ from __future__ import annotations
 
 import math
 import os
-import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
+
+from repro.kit.device import note_batch, to_device
 
 __all__ = [
     "History",
-    "device",
     "layer_grad_norms",
     "progress",
-    "seed_everything",
-    "set_threads",
     "timestep_grad_norms",
     "train",
 ]
-
-
-def device() -> torch.device:
-    """CUDA when present, else CPU; the environment variable REPRO_DEVICE=cpu|cuda forces one."""
-    want = os.environ.get("REPRO_DEVICE", "auto").lower()
-    if want == "cpu":
-        return torch.device("cpu")
-    if want == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError("REPRO_DEVICE=cuda but torch sees no CUDA device")
-        return torch.device("cuda")
-    if want != "auto":
-        raise RuntimeError(f"REPRO_DEVICE must be auto, cpu or cuda, not '{want}'")
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def seed_everything(seed: int) -> None:
-    """Seed every global generator: Python's `random`, NumPy's legacy one, torch (CPU and CUDA).
-
-    Data should still come from explicit generators (`repro.tasks.generator(seed)`); this fixes
-    what cannot take one (weight init, dropout masks).
-    """
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)  # seeds the CUDA generators too
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
-
-
-def set_threads() -> int:
-    """Intra-op CPU threads for a run: REPRO_THREADS, default 1, and return it.
-
-    The models here are small and step through time in Python: a second thread buys nothing and,
-    on a loaded machine, OpenMP's spinning threads made the same run 5-10x slower (measured:
-    200 steps of the Pascanu addition RNN, 85 s with 2 threads vs 10 s with 1, machine loaded).
-    """
-    threads = int(os.environ.get("REPRO_THREADS", "1"))
-    torch.set_num_threads(threads)
-    return threads
-
-
-def set_deterministic() -> None:
-    """Deterministic kernels where torch has them (a warning, not an error, where it has not)."""
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # needed by deterministic cuBLAS
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.cudnn.benchmark = False
-    torch.backends.cudnn.deterministic = True
 
 
 @dataclass
@@ -143,8 +94,6 @@ def progress(
 ) -> Iterable[Any]:
     """`items` with the same progress bar as `train()` (ETA on stderr, after 2 s, TTY only):
     for the loops of a paper module that do not go through `train()` (trials, spans, arms)."""
-    from tqdm.auto import tqdm
-
     return tqdm(
         items,
         desc=desc,
@@ -160,7 +109,7 @@ def progress(
 def _total_norm(params: Sequence[nn.Parameter]) -> torch.Tensor:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:
-        return torch.tensor(0.0)
+        return torch.tensor(0.0, device=params[0].device if params else None)
     return torch.nn.utils.get_total_norm(grads, norm_type=2.0)
 
 
@@ -194,8 +143,7 @@ def train(
       no grad); kept in `History.evals`.
     - `progress`: None = a tqdm bar when stderr is a terminal and REPRO_QUIET is unset.
     """
-    from tqdm.auto import tqdm
-
+    to_device(model)  # the optimizer holds the same Parameter objects: moving keeps them
     params = [p for p in model.parameters() if p.requires_grad]
     if callable(batches):
         next_batch = batches
@@ -219,7 +167,9 @@ def train(
     try:
         model.train()
         for step in range(steps):
-            batch = next_batch(step)
+            batch = to_device(next_batch(step))
+            if step == 0:
+                note_batch(batch)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model, batch)
             value = float(loss.detach())

@@ -1,14 +1,16 @@
-"""docs/notebooks/results.ipynb: written from the template below and executed with nbclient.
+"""Site room, the results notebook: docs/notebooks/results.ipynb, written and executed with nbclient.
 
 `python -m repro notebook` (a step of `nox -s repro`) regenerates the notebook and stores its
 outputs; the site build never executes it (mkdocs-jupyter runs with execute: false). The notebook
 only reads docs/results/*/result.json: it trains nothing. Figures are emitted as SVG through
-repro.figures.to_svg, so rerunning it on unchanged results gives byte-identical outputs.
+repro.kit.figures.to_svg, so rerunning it on unchanged results gives byte-identical outputs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from repro.claims import atomic_write
 
 NOTEBOOK = Path("docs") / "notebooks" / "results.ipynb"
 
@@ -36,7 +38,7 @@ from pathlib import Path
 from IPython.display import SVG, Markdown, display
 
 from repro.claims import fmt, load_all
-from repro.figures import PALETTE, new_figure, to_svg
+from repro.kit.figures import PALETTE, new_figure, to_svg
 
 root = Path.cwd()
 while not (root / "mkdocs.yml").exists() and root != root.parent:
@@ -133,13 +135,11 @@ def notebook():
 
 def build(root: Path, execute: bool = True, timeout: int = 300) -> Path:
     """Write docs/notebooks/results.ipynb under `root`, executed (outputs stored) by default."""
-    import nbformat
-
-    from repro.claims import atomic_write
+    import nbformat  # the docs dependency group, not the core install
 
     nb = notebook()
     if execute:
-        from nbclient import NotebookClient
+        from nbclient import NotebookClient  # the docs dependency group
 
         client = NotebookClient(
             nb,

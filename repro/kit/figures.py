@@ -1,6 +1,6 @@
-"""Figures for results pages: built on matplotlib's object API (no pyplot state, no display).
+"""Kit room, figures: built on matplotlib's object API (no pyplot state, no display).
 
-Every function returns a `matplotlib.figure.Figure`; `Result.add_figure` turns it into SVG bytes
+Every function returns a `matplotlib.figure.Figure`; the runner turns it into SVG bytes
 with `to_svg`, which fixes the SVG's random ids and drops its date so the same figure always gives
 the same bytes (stable file names, quiet diffs). Shared pieces:
 
@@ -23,6 +23,8 @@ matplotlib.use("Agg")  # before anything imports pyplot; we never do, but a note
 import numpy as np  # noqa: E402
 from matplotlib import colors  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from repro.claims import mean_interval  # noqa: E402
 
 # Colour-blind-safe (Okabe-Ito), one per arm in order.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -113,8 +115,6 @@ def arm_values(
     reference_label: str = "paper",
 ) -> Figure:
     """Each seed's value per arm (dots), with the mean and its 95% Student-t interval (bar)."""
-    from repro.claims import mean_interval
-
     with matplotlib.rc_context(RC):
         fig, (ax,) = new_figure(width=max(3.0, 1.2 * len(values) + 1.5))
         for i, (arm, vs) in enumerate(values.items()):

@@ -1,4 +1,4 @@
-"""`python -m repro new KEY` (and `nox -s new -- KEY`): scaffold a paper from its BibTeX entry.
+"""Command-line room, the scaffolder: `python -m repro new KEY` (and `nox -s new -- KEY`).
 
 It writes docs/papers/KEY.md, repro/KEY.py and tests/test_KEY.py from the templates below, adds the
 note to the nav in mkdocs.yml and, when KEY is not in refs.bib yet, appends the entry given on
@@ -15,8 +15,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from repro.bib import KEY_RE, BibError, Entry, load_bibliography, parse_bibtex
-from repro.runner import UsageError
+from repro.run.errors import UsageError
+from repro.site.bib import KEY_RE, BibError, Entry, load_bibliography, parse_bibtex
 
 NOTE = """\
 ---
@@ -120,13 +120,14 @@ from pathlib import Path
 
 import pytest
 
-from repro import runner
+from repro.run.discover import discover
+from repro.run.runner import run_paper
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_claim_is_specified():
-    paper = runner.discover(ROOT)["{key}"]
+    paper = discover(ROOT)["{key}"]
     missing = [claim.id for claim in paper.claims if claim.criterion is None]
     if missing:
         pytest.fail(
@@ -137,8 +138,8 @@ def test_every_claim_is_specified():
 
 
 def test_claims_at_quick_scale(tmp_path):
-    paper = runner.discover(ROOT)["{key}"]
-    out = runner.run_paper(paper, scale="quick", results_dir=tmp_path, force=True)
+    paper = discover(ROOT)["{key}"]
+    out = run_paper(paper, scale="quick", results_dir=tmp_path, force=True)
     if out.status != "ran":
         pytest.fail(f"run() did not finish: {{out.error}}", pytrace=False)
     for claim in paper.claims:

@@ -1,11 +1,13 @@
-"""HTML for the site's claim blocks and claims board, rendered from docs/results/ only.
+"""Site room, claim blocks: HTML for the claim blocks and the claims board, from claim states.
 
-The MkDocs plugin calls three pure functions (no MkDocs import here):
+The states (`repro.run.states.ClaimState`: a claim, its stored result, staleness, read error) are
+computed once per build (`collect`); the renderers are pure functions of them (no MkDocs import,
+no discovery, no hashing here):
 
-    claims_html(key, page_url)    every claim of one paper (`{{ claims KEY }}`), or a
-                                  "no reproduction yet" note when repro/KEY.py does not exist
-    claim_html(claim_id, page_url)  one claim (`{{ claim ID }}`); UnknownClaimError otherwise
-    board_html(page_url)          the table of every claim (`{{ claims_board }}`)
+    claims_html(key, site, page_url)       every claim of one paper (`{{ claims KEY }}`), or a
+                                           "no reproduction yet" note when repro/KEY.py is absent
+    claim_html(claim_id, site, page_url)   one claim (`{{ claim ID }}`); UnknownClaimError else
+    board_html(site, page_url)             the table of every claim (`{{ claims_board }}`)
 
 `page_url` is the page's URL relative to the site root (MkDocs' `page.url`: "" for the home page,
 "papers/bai2018tcn/" with directory URLs); figure and page links are made relative to it, so the
@@ -17,17 +19,27 @@ project's `sn-` classes (styled in docs/stylesheets/claims.css).
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 import posixpath
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from repro.claims import ResultError, Verdict, fmt
-from repro.runner import ROOT, ClaimState, ReproError, committed_dir, discover, paper_states
+from repro.claims import Verdict, fmt
+from repro.run.discover import Paper
+from repro.run.states import ClaimState, paper_states
 
-__all__ = ["BlockError", "UnknownClaimError", "board_html", "claim_html", "claims_html"]
+__all__ = [
+    "BlockError",
+    "SiteStates",
+    "UnknownClaimError",
+    "board_html",
+    "claim_html",
+    "claims_html",
+    "collect",
+]
 
 
 class BlockError(Exception):
@@ -40,21 +52,6 @@ class BlockError(Exception):
 
 class UnknownClaimError(BlockError, LookupError):
     """A `{{ claim ID }}` naming a claim no paper module defines."""
-
-
-def _guard(fn):
-    """Re-raise the framework's errors as BlockError (one exception type for the plugin)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except BlockError:
-            raise
-        except (ResultError, ReproError) as exc:
-            raise BlockError(str(exc)) from exc
-
-    return wrapper
 
 
 # verdict -> (Material admonition type, sn- modifier)
@@ -229,19 +226,33 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
     return f'<div class="{classes}" id="{anchor(c.id)}">{title}{"".join(parts)}</div>'
 
 
-def _dirs(root: Path | None, results_dir: Path | None) -> tuple[Path, Path, Path]:
-    root = Path(root or ROOT)
-    return root, Path(results_dir or committed_dir(root)), root / "docs"
+@dataclass(frozen=True)
+class SiteStates:
+    """Every claim's state, computed once per build, and where results and pages live."""
+
+    by_key: dict[str, list[ClaimState]]
+    results: Path
+    docs: Path
+    labels: Mapping[str, str] = field(default_factory=dict)  # key -> "Bai et al., 2018"
+
+    def find(self, claim_id: str) -> ClaimState | None:
+        for s in self.by_key.get(claim_id.split(".", 1)[0], []):
+            if s.claim.id == claim_id:
+                return s
+        return None
 
 
-@_guard
-def claims_html(
-    key: str, page_url: str, *, root: Path | None = None, results_dir: Path | None = None
-) -> str:
+def collect(
+    papers: Mapping[str, Paper], results: Path, docs: Path, labels: Mapping[str, str]
+) -> SiteStates:
+    """The states of every claim of every paper (one stored-result read and hash per paper)."""
+    by_key = {key: paper_states(paper, results) for key, paper in papers.items()}
+    return SiteStates(by_key, Path(results), Path(docs), dict(labels))
+
+
+def claims_html(key: str, site: SiteStates, page_url: str) -> str:
     """Every claim of paper `key` as claim blocks; a "no reproduction yet" note if no module."""
-    root, results, docs = _dirs(root, results_dir)
-    papers = discover(root)
-    if key not in papers:
+    if key not in site.by_key:
         return (
             '<div class="admonition info sn-claims-none">'
             '<p class="admonition-title">No reproduction yet</p>'
@@ -249,37 +260,19 @@ def claims_html(
             "yet. When one exists, its claims, our measured values and verdicts appear "
             "here.</p></div>"
         )
-    blocks = [_block(s, page_url, results, docs) for s in paper_states(papers[key], results)]
+    blocks = [_block(s, page_url, site.results, site.docs) for s in site.by_key[key]]
     return f'<div class="sn-claims">{"".join(blocks)}</div>'
 
 
-@_guard
-def claim_html(
-    claim_id: str, page_url: str, *, root: Path | None = None, results_dir: Path | None = None
-) -> str:
+def claim_html(claim_id: str, site: SiteStates, page_url: str) -> str:
     """One claim block; UnknownClaimError when no paper module defines `claim_id`."""
-    root, results, docs = _dirs(root, results_dir)
-    papers = discover(root)
-    key = claim_id.split(".", 1)[0]
-    if key in papers:
-        for s in paper_states(papers[key], results):
-            if s.claim.id == claim_id:
-                return _block(s, page_url, results, docs)
-    known = ", ".join(c.id for p in papers.values() for c in p.claims) or "none"
+    s = site.find(claim_id)
+    if s is not None:
+        return _block(s, page_url, site.results, site.docs)
+    known = ", ".join(s.claim.id for ss in site.by_key.values() for s in ss) or "none"
     raise UnknownClaimError(
         f"unknown claim id '{claim_id}': no module in repro/ defines it (known: {known})"
     )
-
-
-def _labels(root: Path) -> dict[str, str]:
-    """Author-year labels from refs.bib, when it loads (the board falls back to keys)."""
-    try:
-        from repro.bib import load_bibliography
-
-        bib = load_bibliography(root / "refs.bib")
-        return {k: e.label() for k, e in bib.entries.items()}
-    except Exception:
-        return {}
 
 
 def _ours_short(s: ClaimState, limit: int = 3) -> str:
@@ -292,22 +285,18 @@ def _ours_short(s: ClaimState, limit: int = 3) -> str:
     return "<br>".join(shown) or "–"
 
 
-@_guard
-def board_html(page_url: str, *, root: Path | None = None, results_dir: Path | None = None) -> str:
+def board_html(site: SiteStates, page_url: str) -> str:
     """A table of every claim: paper, claim, verdict, paper value, ours, last run, stale marker."""
-    root, results, _docs = _dirs(root, results_dir)
-    papers = discover(root)
-    labels = _labels(root)
     rows, counts = [], Counter()
-    for paper in papers.values():
-        for s in paper_states(paper, results):
+    for key, paper_claims in site.by_key.items():
+        for s in paper_claims:
             label, _kind = _status(s)
             counts[label] += 1
-            page = _relurl(_page_target(paper.key, page_url), page_url)
+            page = _relurl(_page_target(key, page_url), page_url)
             date = str(s.result.provenance.get("date", ""))[:10] if s.result else "–"
             rows.append(
                 "<tr>"
-                f'<td><a href="{_e(page)}">{_e(labels.get(paper.key, paper.key))}</a></td>'
+                f'<td><a href="{_e(page)}">{_e(site.labels.get(key, key))}</a></td>'
                 f'<td><a href="{_e(page)}#{anchor(s.claim.id)}" title="{_e(s.claim.statement)}">'
                 f"{_e(s.claim.slug)}</a></td>"
                 f"<td>{_badge(label)}{_stale_badge(s)}{_scale_badge(s)}</td>"

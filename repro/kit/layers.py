@@ -1,4 +1,4 @@
-"""Model parts shared by more than one reproduction.
+"""Kit room, layers: model parts shared by more than one reproduction.
 
 - `TCN`: causal dilated convolutions in residual blocks (Bai et al. 2018, Section 3), weight
   normalization through the parametrization API, spatial dropout, a 1x1 convolution on the skip

@@ -1,4 +1,4 @@
-"""The synthetic task library: every dataset the reproductions use, generated, never downloaded.
+"""Kit room, tasks: every dataset the reproductions use, generated, never downloaded.
 
 Every generator takes an explicit `torch.Generator`, so a seed fixes the data exactly and no task
 touches the global random state. Tasks whose classes have a fixed "look" (image prototypes, the

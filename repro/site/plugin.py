@@ -1,11 +1,13 @@
-"""The seqnotes MkDocs plugin: citations, bibliographies, claim blocks and the joins check.
+"""Site room, the MkDocs plugin: citations, bibliographies, claim blocks and the joins check.
 
 - `[@key]` and `[@a; @b]` become author-year links to the references page with a hover card
   holding the full reference; each page that cites ends with its own bibliography.
 - `{{ bibliography }}` (on the references page) lists every entry with "cited on" backlinks.
 - `{{ claims KEY }}`, `{{ claim ID }}`, `{{ claims_board }}` render reproduction results
-  (repro.blocks) from docs/results/, never from numbers typed into the page.
-- Errors (unknown key, malformed refs.bib, broken joins) abort the build naming file and line.
+  (repro.site.blocks) from the `results_dir` option (docs/results/), never from numbers typed
+  into the page. Every claim's state is computed once per build, in `on_files`.
+- Errors (unknown key, malformed refs.bib, broken joins, an unreadable result or a missing
+  figure: the same checks and messages as `repro check`) abort the build naming file and line.
 
 All rewriting happens on the rendered HTML (`on_page_content`), because mkdocs-jupyter renders
 notebook pages itself and never calls Markdown hooks; code blocks are left untouched. The same
@@ -28,8 +30,11 @@ from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from repro import joins
-from repro.bib import BibError, Bibliography, Entry, load_bibliography
+from repro.run.discover import discover
+from repro.run.errors import ReproError
+from repro.site import blocks, joins
+from repro.site.bib import BibError, Bibliography, Entry, load_bibliography
+from repro.site.checks import result_findings
 
 log = logging.getLogger("mkdocs.plugins.seqnotes")
 
@@ -82,15 +87,19 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
     @event_priority(-50)  # after mkdocs-jupyter registered its notebooks
     def on_files(self, files: Files, config) -> Files:
         """Scan every page's source up front: unknown keys and broken joins fail here."""
-        self.refs = joins.scan_docs(self.root, Path(config.docs_dir).name)
-        claim_ids = _claim_ids(self.root)
-        errors = [
-            str(f)
-            for f in joins.check_tree(
-                self.root, self.bib, self.refs, claim_ids, Path(config.docs_dir).name
-            )
-            if f.level == "error"
-        ]
+        docs = Path(config.docs_dir)
+        self.refs = joins.scan_docs(self.root, docs.name)
+        try:
+            papers = discover(self.root)
+        except ReproError as exc:  # a broken paper module: its message names file and line
+            raise PluginError(str(exc)) from None
+        claim_ids = {claim.id for paper in papers.values() for claim in paper.claims}
+        results = self.root / self.config.results_dir
+        findings = joins.check_tree(self.root, self.bib, self.refs, claim_ids, docs.name)
+        findings += result_findings(self.root, papers, results)
+        errors = [str(f) for f in findings if f.level == "error"]
+        labels = {k: e.label() for k, e in self.bib.entries.items()}
+        self.site = blocks.collect(papers, results, docs, labels)
         if errors:
             raise PluginError("seqnotes check failed:\n  " + "\n  ".join(errors))
         return files
@@ -181,29 +190,16 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
         name, arg = m.group(2), m.group(3) or ""
         if name == "bibliography":
             return _MARK
-        from repro import blocks  # imports torch through the paper modules: only when needed
-
         try:
             if name == "claims":
-                return blocks.claims_html(arg, page.url, root=self.root)
+                return blocks.claims_html(arg, self.site, page.url)
             if name == "claim":
-                return blocks.claim_html(arg, page.url, root=self.root)
+                return blocks.claim_html(arg, self.site, page.url)
             if name == "claims_board":
-                return blocks.board_html(page.url, root=self.root)
+                return blocks.board_html(self.site, page.url)
         except blocks.BlockError as exc:
             raise PluginError(f"docs/{page.file.src_path}: {exc}") from None
         raise PluginError(f"docs/{page.file.src_path}: unknown directive '{m.group(1)}'")
 
 
 _MARK = '<div class="sn-bibliography-all"></div>'
-
-
-def _claim_ids(root: Path) -> set[str]:
-    """Every claim id the paper modules under root/repro define (imports them, and torch)."""
-    from repro import runner
-
-    try:
-        papers = runner.discover(root)
-    except runner.ReproError as exc:  # a broken paper module: its message names file and line
-        raise PluginError(str(exc)) from None
-    return {claim.id for paper in papers.values() for claim in paper.claims}

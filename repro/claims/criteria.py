@@ -1,0 +1,288 @@
+"""Claims room, criteria: how a claim is judged, part by part, and the verdicts.
+
+Built from `below`, `above`, `between`, `within` and `&` (all must hold). Each part compares an
+arm's values (one per seed) with a number or, paired by seed, with another arm, either seed by
+seed ("in at least 80% of seeds") or on the mean's 95% interval. Verdicts:
+
+| verdict          | when                                                                   |
+|------------------|------------------------------------------------------------------------|
+| reproduced       | every part holds                                                       |
+| not reproduced   | some part clearly fails                                                |
+| inconclusive     | too few seeds, or a 95% interval straddles the threshold               |
+| failed           | the run did not produce what the criterion needs (missing arm, ...)    |
+
+A NaN value (a diverged run) is data, not an error: each part counts it as `nan_as` (+inf by
+default: for a loss, diverging is as bad as it gets).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from repro.claims.stats import fmt, mean_interval, wilson_interval
+
+
+class Verdict(StrEnum):
+    REPRODUCED = "reproduced"
+    NOT_REPRODUCED = "not reproduced"
+    INCONCLUSIVE = "inconclusive"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    verdict: Verdict
+    detail: str  # why, one line per part
+
+
+def _worst(verdicts: Sequence[Verdict]) -> Verdict:
+    for v in (Verdict.FAILED, Verdict.NOT_REPRODUCED, Verdict.INCONCLUSIVE):
+        if v in verdicts:
+            return v
+    return Verdict.REPRODUCED
+
+
+class Criterion:
+    """A pass criterion. Combine parts with `&`; every part must hold."""
+
+    def evaluate(self, values: Mapping[str, Sequence[float]]) -> Evaluation:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def arms(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def __and__(self, other: Criterion) -> AllOf:
+        left = self.parts if isinstance(self, AllOf) else (self,)
+        right = other.parts if isinstance(other, AllOf) else (other,)
+        return AllOf(left + right)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+@dataclass(frozen=True)
+class AllOf(Criterion):
+    parts: tuple[Criterion, ...]
+
+    def evaluate(self, values: Mapping[str, Sequence[float]]) -> Evaluation:
+        evals = [p.evaluate(values) for p in self.parts]
+        return Evaluation(_worst([e.verdict for e in evals]), "\n".join(e.detail for e in evals))
+
+    def describe(self) -> str:
+        hows = {p.how() for p in self.parts if isinstance(p, Band)}
+        if len(hows) == 1 and all(isinstance(p, Band) for p in self.parts):
+            return "; and ".join(p.core() for p in self.parts) + f", each {hows.pop()}"
+        return "; and ".join(p.describe() for p in self.parts)
+
+    def arms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a for p in self.parts for a in p.arms()))
+
+
+@dataclass(frozen=True)
+class Band(Criterion):
+    """`arm` compared with a band [lo, hi] (either end may be open), or paired with another arm.
+
+    - `lo`/`hi`: numbers, or (for one-sided comparisons only) the name of another arm: the test
+      is then made seed by seed on `value - factor * other` (paired, same seeds).
+    - `seeds`: None judges the mean's 95% interval (inside the band: reproduced; wholly outside:
+      not reproduced; straddling: inconclusive; one seed: its value). A fraction such as 0.8 judges
+      seed by seed: at least ceil(0.8 n) seeds must fall inside ("4 of 5").
+    - `min_seeds`: fewer seeds than this is inconclusive, whatever the values.
+    - `nan_as`: the value a NaN (diverged) seed counts as.
+    - `label`: how to name the reference in the description (e.g. "ln of the float32 max").
+    """
+
+    arm: str
+    lo: float | str | None = None
+    hi: float | str | None = None
+    factor: float = 1.0
+    seeds: float | None = None
+    min_seeds: int = 1
+    nan_as: float = math.inf
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if self.lo is None and self.hi is None:
+            raise ValueError("a criterion needs a lower or an upper bound")
+        if isinstance(self.lo, str) and isinstance(self.hi, str):
+            raise ValueError("compare with one other arm at a time")
+        if (isinstance(self.lo, str) or isinstance(self.hi, str)) and None not in (
+            self.lo,
+            self.hi,
+        ):
+            raise ValueError("a comparison with another arm is one-sided (below or above)")
+        if self.seeds is not None and not 0.0 < self.seeds <= 1.0:
+            raise ValueError(f"seeds is a fraction in (0, 1], got {self.seeds}")
+
+    def arms(self) -> tuple[str, ...]:
+        other = [b for b in (self.lo, self.hi) if isinstance(b, str)]
+        return (self.arm, *other)
+
+    def _ref(self) -> str | None:
+        return next((b for b in (self.lo, self.hi) if isinstance(b, str)), None)
+
+    def describe(self) -> str:
+        return f"{self.core()} ({self.how()})"
+
+    def core(self) -> str:
+        """What is compared, without how it is judged: "tcn < 0.05"."""
+
+        def num(b: float | str) -> str:
+            if isinstance(b, str):
+                return f"{fmt(self.factor)} × {b}" if self.factor != 1.0 else b
+            return fmt(b)
+
+        label = f" ({self.label})" if self.label else ""
+        if self.lo is not None and self.hi is not None:
+            what = f"within [{num(self.lo)}, {num(self.hi)}]{label}"
+        elif self.hi is not None:
+            what = f"< {num(self.hi)}{label}"
+        else:
+            what = f"> {num(self.lo)}{label}"
+        return f"{self.arm} {what}"
+
+    def how(self) -> str:
+        """How it is judged: "on the 95% interval of the mean", "in at least 80% of seeds"."""
+        if self.seeds is None:
+            paired = ", paired by seed" if self._ref() else ""
+            text = f"on the 95% interval of the mean{paired}"
+        else:
+            text = f"in at least {round(self.seeds * 100)}% of seeds"
+        if self.min_seeds > 1:
+            text += f", needs ≥ {self.min_seeds} seeds"
+        return text
+
+    def _clean(self, xs: Sequence[float]) -> list[float]:
+        return [self.nan_as if math.isnan(float(x)) else float(x) for x in xs]
+
+    def evaluate(self, values: Mapping[str, Sequence[float]]) -> Evaluation:
+        for a in self.arms():
+            if a not in values or len(values[a]) == 0:
+                return Evaluation(Verdict.FAILED, f"{self.describe()}: arm '{a}' has no values")
+        xs = self._clean(values[self.arm])
+        ref = self._ref()
+        lo, hi = self.lo, self.hi
+        if ref is not None:
+            ys = self._clean(values[ref])
+            if len(ys) != len(xs):
+                return Evaluation(
+                    Verdict.FAILED,
+                    f"{self.describe()}: arms '{self.arm}' and '{ref}' have different seed "
+                    f"counts ({len(xs)} vs {len(ys)})",
+                )
+            xs = [_diff(x, self.factor * y) for x, y in zip(xs, ys)]
+            lo, hi = (0.0, None) if isinstance(lo, str) else (None, 0.0)
+        n = len(xs)
+        inside = [_inside(x, lo, hi) for x in xs]
+        head = self.describe()
+        if n < self.min_seeds:
+            return Evaluation(
+                Verdict.INCONCLUSIVE, f"{head}: only {n} seed(s), needs {self.min_seeds}"
+            )
+        if self.seeds is not None:
+            k = sum(inside)
+            need = math.ceil(self.seeds * n - 1e-9)
+            wlo, whi = wilson_interval(k, n)
+            verdict = Verdict.REPRODUCED if k >= need else Verdict.NOT_REPRODUCED
+            return Evaluation(
+                verdict,
+                f"{head}: {k}/{n} seeds pass (need {need}; Wilson 95% {wlo:.2f}–{whi:.2f})"
+                f" → {verdict}",
+            )
+        if n == 1 or len(set(xs)) == 1 or not all(math.isfinite(x) for x in xs):
+            # One value, identical values (a deterministic measurement), or diverged seeds: an
+            # interval is either exact or undefined; decide on the values themselves.
+            if all(inside):
+                verdict = Verdict.REPRODUCED
+            elif not any(inside):
+                verdict = Verdict.NOT_REPRODUCED
+            else:
+                verdict = Verdict.INCONCLUSIVE
+            shown = ", ".join(fmt(x) for x in xs)
+            return Evaluation(verdict, f"{head}: value(s) {shown} → {verdict}")
+        mean, mlo, mhi = mean_interval(xs)
+        if _inside(mlo, lo, hi) and _inside(mhi, lo, hi):
+            verdict = Verdict.REPRODUCED
+        elif (hi is not None and mlo >= hi) or (lo is not None and mhi <= lo):
+            verdict = Verdict.NOT_REPRODUCED
+        else:
+            verdict = Verdict.INCONCLUSIVE
+        return Evaluation(
+            verdict, f"{head}: mean {fmt(mean)} [{fmt(mlo)}, {fmt(mhi)}] (n={n}) → {verdict}"
+        )
+
+
+def _diff(x: float, y: float) -> float:
+    if math.isinf(x) and math.isinf(y) and x == y:
+        return math.nan  # inf - inf: both diverged, no ordering
+    return x - y
+
+
+def _inside(x: float, lo: float | None, hi: float | None) -> bool:
+    if math.isnan(x):
+        return False
+    return (lo is None or x > lo) and (hi is None or x < hi)
+
+
+def below(
+    arm: str,
+    ref: float | str,
+    *,
+    factor: float = 1.0,
+    seeds: float | None = None,
+    min_seeds: int = 1,
+    nan_as: float = math.inf,
+    label: str = "",
+) -> Band:
+    """`arm` < ref (a number, or `factor` × another arm paired by seed)."""
+    return Band(arm, None, ref, factor, seeds, min_seeds, nan_as, label)
+
+
+def above(
+    arm: str,
+    ref: float | str,
+    *,
+    factor: float = 1.0,
+    seeds: float | None = None,
+    min_seeds: int = 1,
+    nan_as: float = math.inf,
+    label: str = "",
+) -> Band:
+    """`arm` > ref (a number, or `factor` × another arm paired by seed)."""
+    return Band(arm, ref, None, factor, seeds, min_seeds, nan_as, label)
+
+
+def between(
+    arm: str,
+    lo: float,
+    hi: float,
+    *,
+    seeds: float | None = None,
+    min_seeds: int = 1,
+    nan_as: float = math.nan,
+    label: str = "",
+) -> Band:
+    """lo < `arm` < hi. A NaN seed is outside the band by default."""
+    if not lo < hi:
+        raise ValueError(f"empty band [{lo}, {hi}]")
+    return Band(arm, lo, hi, 1.0, seeds, min_seeds, nan_as, label)
+
+
+def within(
+    arm: str,
+    target: float,
+    tol: float,
+    *,
+    seeds: float | None = None,
+    min_seeds: int = 1,
+    label: str = "",
+) -> Band:
+    """|`arm` - target| < tol."""
+    text = f"{fmt(target, 6)} ± {fmt(tol)}" + (f", {label}" if label else "")
+    return between(arm, target - tol, target + tol, seeds=seeds, min_seeds=min_seeds, label=text)

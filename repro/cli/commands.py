@@ -1,0 +1,245 @@
+"""Command-line room, the commands: list, run and check the reproductions; regenerate the results
+notebook. `python -m repro` (and the `seqnotes` script) call `main`.
+
+Exit status: 0 fine; 1 a check found errors or a run raised; 2 bad usage (unknown key, bad
+option); 130 interrupted by Ctrl-C (whatever was saved before stays; nothing is half-written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from repro.claims import fmt
+from repro.cli.parser import build_parser
+from repro.kit.device import choose as choose_device
+from repro.run.config import parse_overrides
+from repro.run.discover import ROOT, Paper, committed_dir, discover, find
+from repro.run.errors import PaperModuleError, UsageError
+from repro.run.runner import Outcome, run_paper
+from repro.run.states import paper_states
+from repro.site.checks import result_findings
+from repro.site.joins import Finding, check_tree
+from repro.site.notebook import build as build_notebook
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    root = (args.root or ROOT).resolve()
+    try:
+        if getattr(args, "func", None) is not None:
+            return int(args.func(root, args))
+        if args.command == "list":
+            return cmd_list(root)
+        if args.command == "run":
+            return cmd_run(root, args)
+        if args.command == "check":
+            return cmd_check(root)
+        if args.command == "notebook":
+            path = build_notebook(root, execute=not args.no_execute)
+            print(f"wrote {_rel(path, root)}")
+            return 0
+    except UsageError as exc:
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except PaperModuleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 2  # unreachable: argparse requires a command
+
+
+def _rel(path: Path | None, root: Path) -> str:
+    if path is None:
+        return "-"
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# ---- list -----------------------------------------------------------------------------------
+
+
+def cmd_list(root: Path) -> int:
+    papers = discover(root)
+    if not papers:
+        print("no paper modules yet (add repro/<key>.py)")
+        return 0
+    for key, paper in papers.items():
+        print(f"{key}  ({paper.rel})")
+        for s in paper_states(paper, committed_dir(root)):
+            if not s.specified:
+                state = "not yet specified"
+            elif s.error:
+                state = "unreadable result"
+            elif s.result is None:
+                state = "not run yet"
+            else:
+                state = str(s.result.verdict or "no verdict")
+            date = str(s.result.provenance.get("date", ""))[:10] if s.result else ""
+            stale = f"  stale: {s.stale}" if s.result is not None and s.stale else ""
+            print(f"  {s.claim.id:<48} {state:<17} {date}{stale}")
+    return 0
+
+
+# ---- run ------------------------------------------------------------------------------------
+
+
+def _select(papers: dict[str, Paper], keys: Sequence[str]) -> list[Paper]:
+    if not keys:
+        return list(papers.values())
+    chosen: dict[str, Paper] = {}
+    for name in keys:
+        paper = find(papers, name)
+        chosen[paper.key] = paper
+    return list(chosen.values())
+
+
+@contextlib.contextmanager
+def _environ(**values: str | None) -> Iterator[None]:
+    """Set environment variables (None: leave as is) for the duration of a run only."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: v for k, v in values.items() if v is not None})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def cmd_run(root: Path, args: argparse.Namespace) -> int:
+    try:
+        choose_device(args.device)  # fail before anything runs
+    except RuntimeError as exc:
+        raise UsageError(f"--device {args.device}: {exc}") from None
+    # The progress bars read REPRO_QUIET.
+    with _environ(REPRO_QUIET="1" if args.quiet else None):
+        return _run(root, args)
+
+
+def _run(root: Path, args: argparse.Namespace) -> int:
+    overrides = parse_overrides(args.overrides)
+    papers = discover(root)
+    selected = _select(papers, args.keys)
+    if not selected:
+        print("no paper modules to run (add repro/<key>.py)")
+        return 0
+    for paper in selected:  # every config is checked before anything runs
+        paper.config(args.scale, overrides)
+
+    def log(msg: str) -> None:
+        if not args.quiet or msg.startswith(("warning", "error")):
+            print(msg, file=sys.stderr, flush=True)
+
+    done: list[Outcome] = []
+    current = None
+    try:
+        for paper in selected:
+            current = paper
+            done.append(
+                run_paper(
+                    paper,
+                    scale=args.scale,
+                    seeds=args.seeds,
+                    overrides=overrides,
+                    results_dir=args.results_dir,
+                    force=args.force,
+                    log=log,
+                    device=args.device,
+                )
+            )
+            current = None
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        if current is not None:
+            print(
+                f"interrupted during {current.key}: nothing was written for it; "
+                "its previous result, if any, is untouched",
+                file=sys.stderr,
+            )
+        kept = [f"{o.paper.key} ({_rel(o.path, root)})" for o in done if o.path is not None]
+        print("kept: " + (", ".join(kept) if kept else "nothing from this run"), file=sys.stderr)
+        if done:
+            print_summary(done, root)
+        return 130
+    print_summary(done, root)
+    return 1 if any(o.status == "failed" for o in done) else 0
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_summary(outcomes: Sequence[Outcome], root: Path) -> None:
+    """The closing table: claim, verdict, paper value, ours, time; then where results went."""
+    rows = [("claim", "verdict", "paper", "ours", "time")]
+    for o in outcomes:
+        if o.status == "failed":
+            for c in o.paper.claims:
+                rows.append(
+                    (
+                        c.id,
+                        "failed (run raised)",
+                        _cut(c.paper_value, 36),
+                        _cut(o.error, 40),
+                        f"{o.wall_time_s:.1f} s",
+                    )
+                )
+            continue
+        assert o.record is not None
+        time_s = o.record.provenance.get("wall_time_s", 0.0)
+        when = "cached" if o.status == "cached" else f"{fmt(time_s, 3)} s"
+        for c in o.paper.claims:
+            r = o.record.results.get(c.id)
+            if r is None:
+                rows.append((c.id, "no result", _cut(c.paper_value, 36), "", when))
+                continue
+            verdict = str(r.verdict) if r.verdict is not None else "not yet specified"
+            ours = "; ".join(f"{a}: {s.text()}" for a, s in r.summary.items())
+            rows.append((c.id, verdict, _cut(c.paper_value, 36), _cut(ours, 40), when))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    print("\n".join(lines))
+    for o in outcomes:
+        if o.path is not None:
+            note = " (kept: up to date; --force reruns)" if o.status == "cached" else ""
+            print(f"{o.paper.key}: {_rel(o.path, root)}{note}")
+
+
+# ---- check ----------------------------------------------------------------------------------
+
+
+def cmd_check(root: Path) -> int:
+    findings: list[Finding] = []
+    try:
+        papers = discover(root)
+    except PaperModuleError as exc:
+        where, _, msg = str(exc).partition(": ")
+        papers = None
+        findings.append(Finding("error", where, msg))
+    claim_ids = {c.id for p in papers.values() for c in p.claims} if papers else None
+    findings += check_tree(root, claim_ids=claim_ids)
+    if papers is not None:
+        findings += result_findings(root, papers)
+    for f in findings:
+        print(f)
+    errors = sum(f.level == "error" for f in findings)
+    warnings = len(findings) - errors
+    print(f"{errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

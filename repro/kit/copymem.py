@@ -1,0 +1,108 @@
+"""Kit room, the copy-memory experiment that Bai et al. 2018 and Chang et al. 2017 both run.
+
+One loss, one score and one arm loop: every arm of a seed sees the same training stream and the
+same test set, starts from `seed_everything(seed)`, trains for the same budget, and is scored by
+its test loss relative to the memoryless baseline 10 ln 8 / (T + 20) (Bai et al., Section 5) and
+by its accuracy on the recalled positions only (the reference code counts all T + 20 positions).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from repro.claims import Result
+from repro.kit import tasks
+from repro.kit.device import seed_everything, to_device
+from repro.kit.figures import loss_curves
+from repro.kit.train import train
+
+N_TOKENS = 10  # blank 0, symbols 1..8, delimiter 9 (tasks.copy_memory)
+
+
+def copy_loss(model: nn.Module, batch: tasks.CopyBatch) -> torch.Tensor:
+    """Cross-entropy over all T + 20 positions, the loss Bai et al. report."""
+    logits = model(batch.x)  # (B, L, N_TOKENS)
+    return F.cross_entropy(logits.reshape(-1, N_TOKENS), batch.y.reshape(-1))
+
+
+def copy_scores(model: nn.Module, batch: tasks.CopyBatch) -> tuple[float, float]:
+    """(loss over all T + 20 positions, accuracy on the 10 recalled positions only)."""
+    model.eval()
+    with torch.no_grad():
+        logits = model(batch.x)  # (B, L, N_TOKENS)
+        loss = F.cross_entropy(logits.reshape(-1, N_TOKENS), batch.y.reshape(-1)).item()
+        hits = logits.argmax(-1)[batch.recall] == batch.y[batch.recall]  # (B * 10,)
+    return loss, hits.float().mean().item()
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def copy_memory_arms(
+    claim_id: str,
+    arms: Sequence[str],
+    make_model: Callable[[str], nn.Module],
+    seeds: Sequence[int],
+    *,
+    T: int,
+    steps: int,
+    lr: float,
+    batch: int,
+    clip: float | None,
+    test_size: int,
+    curve_every: int,
+    caption: str,
+) -> Result:
+    """Train every arm on copy memory for each seed; values `arm` (test loss / baseline) and
+    `arm_acc` (recall accuracy), curves, parameter counts, and the training-curve figure."""
+    baseline = tasks.copy_memory_baseline(T)
+    values: dict[str, list[float]] = {k: [] for a in arms for k in (a, f"{a}_acc")}
+    curves: dict[str, list[list[float]]] = {a: [] for a in arms}
+    params, notes = {}, []
+    for seed in seeds:
+        test = to_device(tasks.copy_memory(test_size, T, tasks.generator(10**6 + seed)))
+        for arm in arms:
+            seed_everything(seed)
+            model = make_model(arm)
+            params[arm] = n_params(model)
+            data = tasks.generator(seed)  # the same training stream for every arm of a seed
+            hist = train(
+                model,
+                lambda _: tasks.copy_memory(batch, T, data),
+                copy_loss,
+                torch.optim.Adam(model.parameters(), lr=lr),
+                steps,
+                clip=clip,
+                desc=f"copy {arm} seed {seed}",
+            )
+            loss, acc = (math.nan, math.nan) if hist.diverged else copy_scores(model, test)
+            values[arm].append(loss / baseline)
+            values[f"{arm}_acc"].append(acc)
+            curves[arm].append([v / baseline for v in hist.loss[::curve_every]])
+            notes.append(f"{arm} seed {seed}: test loss {loss:.3g}, recall accuracy {acc:.3f}")
+            if hist.diverged:
+                notes.append(f"{arm} seed {seed} diverged at step {hist.diverged_step}")
+    notes.insert(
+        0,
+        f"T = {T}: baseline 10 ln 8 / (T + 20) = {baseline:.4f}; parameters "
+        + ", ".join(f"{a} {n}" for a, n in params.items()),
+    )
+    result = Result(claim_id, values, notes=notes, extra={"params": params, "curves": curves})
+    result.add_figure(
+        "curves",
+        loss_curves(
+            curves,
+            every=curve_every,
+            ylabel="training loss / memoryless baseline",
+            baseline=1.0,
+            baseline_label="memoryless baseline",
+        ),
+        caption,
+    )
+    return result

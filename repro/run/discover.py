@@ -1,0 +1,233 @@
+"""Run room, discovery: the paper cards are the plain modules directly in repro/ whose name is a
+key in refs.bib (or a package repro/<key>/ named by one); the rooms are sub-packages whose names
+are not keys. No list of framework modules is needed to tell them apart.
+
+A paper module has:
+
+    CLAIMS: list[Claim]          every claim id starts with "<key>."
+    Config: a frozen dataclass   classmethods quick() and paper(); full() optional (else Config())
+                                 an optional field `seeds: int` (seeds 0..n-1 by default; else 1)
+    run(config, seeds) -> Result | list[Result] | dict[str, Result]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import importlib.util
+import re
+import sys
+import traceback
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repro.claims import Claim
+from repro.run.config import DEFAULT_SCALE, SCALES, apply_overrides
+from repro.run.errors import PaperModuleError, UsageError
+
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # repro/
+ROOT = PACKAGE_DIR.parent
+
+
+def committed_dir(root: Path | None = None) -> Path:
+    """The committed results: docs/results/ (one folder per paper key)."""
+    return (root or ROOT) / "docs" / "results"
+
+
+def scratch_dir(root: Path | None = None) -> Path:
+    """Where non-default runs go (other scales, seeds, overrides): scratch/results/, ignored."""
+    return (root or ROOT) / "scratch" / "results"
+
+
+# `@type{key,` at the start of an entry; @comment, @string and @preamble are not entries.
+_BIB_KEY_RE = re.compile(r"^[ \t]*@(\w+)[ \t]*[{(][ \t]*([^,\s]+)[ \t]*,", re.M)
+
+
+def bib_keys(root: Path) -> set[str]:
+    """The entry keys of <root>/refs.bib, read cheaply (the site's BibTeX room parses it fully
+    and reports malformed entries; discovery only needs the names)."""
+    path = root / "refs.bib"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    return {
+        m.group(2)
+        for m in _BIB_KEY_RE.finditer(text)
+        if m.group(1).lower() not in ("comment", "string", "preamble")
+    }
+
+
+def repro_modules(root: Path) -> dict[str, Path]:
+    """Every plain module and package directly in <root>/repro (not __init__/__main__)."""
+    out: dict[str, Path] = {}
+    pkg = root / "repro"
+    for p in sorted(pkg.iterdir()) if pkg.is_dir() else []:
+        name = p.stem if p.suffix == ".py" else p.name
+        if name.startswith((".", "_")):
+            continue
+        if p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists()):
+            out[name] = p
+    return out
+
+
+def paper_modules(root: Path) -> dict[str, Path]:
+    """repro/<key>.py (or repro/<key>/) for every module named by a refs.bib key."""
+    keys = bib_keys(root)
+    return {name: p for name, p in repro_modules(root).items() if name in keys}
+
+
+def stray_modules(root: Path) -> dict[str, Path]:
+    """Plain modules directly in repro/ that no refs.bib key names: a paper card with a wrong
+    name, or shared code that belongs in a room (the joins checker reports them)."""
+    keys = bib_keys(root)
+    return {n: p for n, p in repro_modules(root).items() if n not in keys and p.suffix == ".py"}
+
+
+# ---- discovery ------------------------------------------------------------------------------
+
+
+@dataclass
+class Paper:
+    """One paper module: its key, file, and the module object."""
+
+    key: str
+    path: Path  # repro/<key>.py or the package folder repro/<key>/
+    root: Path
+    module: types.ModuleType
+
+    @property
+    def source(self) -> Path:
+        return self.path / "__init__.py" if self.path.is_dir() else self.path
+
+    @property
+    def rel(self) -> str:
+        return rel(self.source, self.root)
+
+    @property
+    def claims(self) -> list[Claim]:
+        return list(self.module.CLAIMS)
+
+    @property
+    def config_class(self) -> type:
+        return self.module.Config
+
+    def line_of(self, text: str) -> int:
+        """1-based line of the first occurrence of `text` in the module source (1 if absent)."""
+        src = self.source.read_text(encoding="utf-8")
+        at = src.find(text)
+        return src.count("\n", 0, at) + 1 if at >= 0 else 1
+
+    def config(self, scale: str = DEFAULT_SCALE, overrides: Mapping[str, Any] | None = None) -> Any:
+        """The Config at `scale`, with `overrides` applied and checked."""
+        if scale not in SCALES:
+            raise UsageError(f"unknown scale '{scale}' (choose from {', '.join(SCALES)})")
+        cls = self.config_class
+        factory = getattr(cls, scale, None) if scale != "full" else getattr(cls, "full", cls)
+        config = factory()
+        return apply_overrides(config, overrides or {}, self.key) if overrides else config
+
+    def default_seeds(self, config: Any) -> list[int]:
+        n = getattr(config, "seeds", 1)
+        return list(range(n))
+
+    def claim(self, claim_id: str) -> Claim:
+        for c in self.claims:
+            if c.id == claim_id:
+                return c
+        raise KeyError(claim_id)
+
+
+def discover(root: Path | None = None) -> dict[str, Paper]:
+    """Every paper module under <root>/repro (default: this project), imported and checked."""
+    root = Path(root or ROOT).resolve()
+    return {key: _load(key, path, root) for key, path in paper_modules(root).items()}
+
+
+def rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _import(key: str, path: Path, root: Path) -> types.ModuleType:
+    if root == ROOT:
+        return importlib.import_module(f"repro.{key}")
+    # A project elsewhere (tests build throwaway ones): load from the file, fresh each time.
+    name = f"_repro_ext_{hashlib.sha1(str(root).encode()).hexdigest()[:8]}_{key}"
+    source = path / "__init__.py" if path.is_dir() else path
+    spec = importlib.util.spec_from_file_location(
+        name, source, submodule_search_locations=[str(path)] if path.is_dir() else None
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _load(key: str, path: Path, root: Path) -> Paper:
+    source = path / "__init__.py" if path.is_dir() else path
+    where = rel(source, root)
+    try:
+        module = _import(key, path, root)
+    except SyntaxError as exc:
+        raise PaperModuleError(f"{where}:{exc.lineno or 1}: cannot import: {exc.msg}") from exc
+    except Exception as exc:
+        line = 1
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if Path(frame.filename).resolve() == source.resolve():
+                line = frame.lineno or 1
+                break
+        raise PaperModuleError(
+            f"{where}:{line}: cannot import: {type(exc).__name__}: {exc}"
+        ) from exc
+    paper = Paper(key, path, root, module)
+    problems = []
+    claims = getattr(module, "CLAIMS", None)
+    if not isinstance(claims, list | tuple) or not claims:
+        problems.append("CLAIMS must be a non-empty list of repro.claims.Claim")
+    else:
+        seen = set()
+        for c in claims:
+            if not isinstance(c, Claim):
+                problems.append(f"CLAIMS holds {type(c).__name__}, not Claim")
+            elif c.key != key:
+                problems.append(f"claim id '{c.id}' must start with '{key}.'")
+            elif c.id in seen:
+                problems.append(f"claim id '{c.id}' is defined twice")
+            else:
+                seen.add(c.id)
+    cfg = getattr(module, "Config", None)
+    if not (isinstance(cfg, type) and dataclasses.is_dataclass(cfg)):
+        problems.append("Config must be a dataclass")
+    else:
+        if not cfg.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            problems.append("Config must be frozen (@dataclass(frozen=True))")
+        for scale in ("quick", "paper"):
+            if not callable(getattr(cfg, scale, None)):
+                problems.append(f"Config needs a classmethod {scale}()")
+    if not callable(getattr(module, "run", None)):
+        problems.append("run(config, seeds) is missing")
+    if problems:
+        raise PaperModuleError(f"{where}:1: " + "; ".join(problems))
+    return paper
+
+
+def find(papers: Mapping[str, Paper], name: str) -> Paper:
+    """The paper for a key or a claim id; UsageError naming the known keys otherwise."""
+    key = name.split(".", 1)[0]
+    paper = papers.get(key)
+    if paper is None:
+        known = ", ".join(papers) or "none yet"
+        raise UsageError(f"unknown paper key '{key}' (known: {known})")
+    if "." in name and name not in {c.id for c in paper.claims}:
+        ids = ", ".join(c.id for c in paper.claims)
+        raise UsageError(f"unknown claim id '{name}' (claims of {key}: {ids})")
+    return paper

@@ -1,0 +1,198 @@
+"""Run room, the runner: run a paper's claims reproducibly at a scale, judge, record, save.
+
+`run_paper` resolves the config (scale + overrides checked against the dataclass), the seeds and
+the device; hashes code, config, environment and seeds; skips the run when the stored result has
+that very hash (unless forced); sets the threads and the device in one place, seeds every
+generator, turns on deterministic algorithms, runs, renders the figures, judges each claim by its
+criterion, records provenance (the device read from the parameters and batches that were
+trained), and saves atomically. A run that raises leaves the stored result untouched.
+
+Where results go: the committed docs/results/ only for the default run (full scale, default
+seeds, no overrides); anything else goes to scratch/results/ (git-ignored) unless a results_dir
+is given, so checking a verdict on other seeds never overwrites what the site shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from repro.claims import Record, Result, ResultError, load_record, save_record
+from repro.kit import device as placement
+from repro.kit.figures import to_svg
+from repro.run.config import DEFAULT_SCALE, resolve_seeds
+from repro.run.discover import Paper, committed_dir, scratch_dir
+from repro.run.errors import PaperModuleError
+from repro.run.provenance import (
+    code_files,
+    code_name,
+    config_dict,
+    environment,
+    git_state,
+    hashes,
+    rerun_command,
+)
+
+
+@dataclass
+class Outcome:
+    """What happened to one paper in a run."""
+
+    paper: Paper
+    status: str  # "ran", "cached" (up-to-date result kept), "failed" (run() raised)
+    record: Record | None = None
+    path: Path | None = None
+    wall_time_s: float = 0.0
+    error: str = ""
+    scale: str = DEFAULT_SCALE
+    results_dir: Path | None = None
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _normalize(paper: Paper, raw: Any) -> dict[str, Result]:
+    if isinstance(raw, Result):
+        items = [raw]
+    elif isinstance(raw, Mapping):
+        items = list(raw.values())
+    elif isinstance(raw, list | tuple):
+        items = list(raw)
+    else:
+        raise PaperModuleError(
+            f"{paper.rel}:{paper.line_of('def run')}: run() returned {type(raw).__name__}; "
+            "expected a Result, a list of Results or a dict of them"
+        )
+    ids = {c.id for c in paper.claims}
+    out: dict[str, Result] = {}
+    for r in items:
+        if not isinstance(r, Result):
+            raise PaperModuleError(f"{paper.rel}: run() returned a {type(r).__name__}, not Result")
+        if r.claim_id not in ids:
+            raise PaperModuleError(
+                f"{paper.rel}: run() returned a result for unknown claim '{r.claim_id}'"
+            )
+        out[r.claim_id] = r
+    for c in paper.claims:  # a claim without a result fails its criterion (missing arms)
+        out.setdefault(c.id, Result(c.id, {}, notes=["run() returned no result for this claim"]))
+    return {c.id: out[c.id] for c in paper.claims}
+
+
+def run_paper(
+    paper: Paper,
+    *,
+    scale: str = DEFAULT_SCALE,
+    seeds: int | Sequence[int] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    results_dir: Path | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = _stderr,
+    device: str | None = None,
+) -> Outcome:
+    """Run one paper's claims (or keep its up-to-date result) and save the record atomically.
+
+    `results_dir` None: docs/results for the default run, scratch/results otherwise. Raises
+    UsageError for a bad scale/override; KeyboardInterrupt passes through (nothing is written).
+    `device`: auto, cpu or cuda (None: REPRO_DEVICE, else auto); threads: REPRO_THREADS, else 1.
+    """
+    config = paper.config(scale, overrides)
+    default = paper.default_seeds(config)
+    seed_list = resolve_seeds(seeds, default)
+    is_default = scale == DEFAULT_SCALE and not overrides and seed_list == default
+    if results_dir is None:
+        results_dir = (committed_dir if is_default else scratch_dir)(paper.root)
+    dev = placement.choose(device)
+    placement.set_threads()  # the one place threads are set (paper modules never do)
+    env = environment(dev)
+    hs = hashes(paper, config, seed_list, env)
+    out = Outcome(paper, "ran", scale=scale, results_dir=results_dir)
+    if not force:
+        try:
+            old = load_record(results_dir, paper.key)
+        except ResultError:
+            old = None
+        if old is not None and old.hash == hs["all"]:
+            out.status, out.record = "cached", old
+            out.path = results_dir / paper.key / "result.json"
+            return out
+    if scale == "paper" and dev.type == "cpu":
+        log(
+            f"warning: {paper.key}: scale 'paper' uses the paper's sizes and is meant for a GPU; "
+            "on this CPU it may take hours"
+        )
+    log(f"{paper.key}: running at scale {scale} on {env['device_name']}, seeds {seed_list}")
+    placement.set_deterministic()
+    placement.seed_everything(seed_list[0])
+    start = time.perf_counter()
+    try:
+        with placement.use(dev):
+            raw = paper.module.run(config, list(seed_list))
+            seen = placement.placements()
+        results = _normalize(paper, raw)
+        for r in results.values():
+            r.render_figures(to_svg)
+    except Exception as exc:
+        out.status, out.wall_time_s = "failed", time.perf_counter() - start
+        out.error = f"{type(exc).__name__}: {exc}"
+        # A scaffold's run() is not written yet: say what to do, without a traceback.
+        detail = out.error if isinstance(exc, NotImplementedError) else traceback.format_exc()
+        log(f"error: {paper.key}: run() failed; the stored result is untouched\n{detail}")
+        return out
+    wall = time.perf_counter() - start
+    for claim in paper.claims:
+        results[claim.id].finish(claim)
+    files = code_files(paper)
+    commit, dirty = git_state(paper.root, files)
+    args = [] if is_default else _args(scale, seeds, overrides)
+    provenance = {
+        "commit": commit,
+        "dirty": dirty,
+        "torch": env["torch"],
+        "numpy": env["numpy"],
+        "python": env["python"],
+        "device": placed_on(seen, env),
+        "placements": seen,
+        "scale": scale,
+        "seeds": seed_list,
+        "config": config_dict(config),
+        "overrides": dict(overrides or {}),
+        "wall_time_s": round(wall, 3),
+        "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
+        "command": rerun_command(paper.key, args),
+        "code_files": [code_name(f, paper) for f in files],
+    }
+    record = Record(paper.key, hs["all"], hs, provenance, results)
+    for r in results.values():
+        r.provenance, r.hash = provenance, hs["all"]
+    out.path = save_record(record, results_dir)
+    out.record, out.wall_time_s = record, wall
+    return out
+
+
+def placed_on(seen: Mapping[str, Sequence[str]], env: Mapping[str, str]) -> str:
+    """The device the trained parameters lived on, read from them (the placement log), with
+    the machine's details; the chosen device when the run trained no parameters."""
+    params = list(seen.get("parameters", []))
+    if not params:
+        return f"{env['device_name']} (no trained parameters; tensors made on the chosen device)"
+    if params == [env["device"]] or all(p.startswith(env["device"]) for p in params):
+        return env["device_name"]
+    return f"parameters on {', '.join(params)} (chosen: {env['device_name']})"
+
+
+def _args(scale: str, seeds: Any, overrides: Mapping[str, Any] | None) -> list[str]:
+    args = []
+    if scale != DEFAULT_SCALE:
+        args += ["--scale", scale]
+    if seeds is not None:
+        args += ["--seeds", str(seeds) if isinstance(seeds, int) else ",".join(map(str, seeds))]
+    for k, v in (overrides or {}).items():
+        args += ["--set", f"{k}={v}"]
+    return args

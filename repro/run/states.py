@@ -1,0 +1,79 @@
+"""Run room, states: every claim with its stored result, staleness and read error, computed once.
+
+The site computes these once per build and renders blocks from them; `repro list` and
+`repro check` read the same states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from repro.claims import Claim, Record, Result, ResultError, load_record
+from repro.run.discover import Paper, committed_dir, discover
+from repro.run.provenance import stale_reason
+
+
+@dataclass
+class ClaimState:
+    paper: Paper
+    claim: Claim
+    record: Record | None
+    result: Result | None  # None: no stored result for this claim
+    stale: str | None  # why the stored result is stale, None when current (or absent)
+    error: str = ""  # the stored result could not be read
+
+    @property
+    def specified(self) -> bool:
+        return self.claim.criterion is not None
+
+
+def states(
+    root: Path | None = None,
+    results: Path | None = None,
+    papers: Mapping[str, Paper] | None = None,
+) -> list[ClaimState]:
+    """Every claim of every paper module, with its stored result (if any) and staleness."""
+    papers = discover(root) if papers is None else papers
+    base = results or committed_dir(root)
+    out = []
+    for paper in papers.values():
+        out += paper_states(paper, base)
+    return out
+
+
+def paper_states(paper: Paper, results: Path) -> list[ClaimState]:
+    try:
+        record = load_record(results, paper.key)
+        error = ""
+    except ResultError as exc:
+        record, error = None, str(exc)
+    stale = stale_reason(paper, record) if record is not None else None
+    return [
+        ClaimState(
+            paper,
+            c,
+            record,
+            record.results.get(c.id) if record else None,
+            stale,
+            error,
+        )
+        for c in paper.claims
+    ]
+
+
+def claim_state(claim_id: str, root: Path | None = None, results: Path | None = None) -> ClaimState:
+    """The state of one claim; KeyError when no paper module defines it."""
+    key = claim_id.split(".", 1)[0]
+    papers = discover(root)
+    if key not in papers:
+        raise KeyError(claim_id)
+    for s in paper_states(papers[key], results or committed_dir(root)):
+        if s.claim.id == claim_id:
+            return s
+    raise KeyError(claim_id)
+
+
+def source_line(paper: Paper, claim: Claim) -> str:
+    return f"{paper.rel}:{paper.line_of(repr(claim.id)[1:-1])}"
