@@ -79,7 +79,8 @@ FACTS: list[tuple[str, str, str]] = [
     ("002", "114.50", "papers/bai2018tcn"),  # the RNN column
     ("002", "RMSprop", "papers/bai2018tcn"),  # the code's copy-memory default, not the paper's Adam
     ("002", "music_test.py", "papers/bai2018tcn"),  # only two scripts clip before backward()
-    ("002", "1406.1078", "papers/cho2014properties"),  # the GRU came from Learning Phrase Representations
+    # the GRU came from Learning Phrase Representations
+    ("002", "1406.1078", "papers/cho2014properties"),
     ("002", "the main GRU paper", "papers/cho2014learning"),
     ("002", "accuracy gains from greatly increased depth", "papers/he2016resnet"),
     ("002", "1202", "papers/he2016resnet"),  # the inconvenient CIFAR-10 row
@@ -284,7 +285,7 @@ def test_pinpoint_check_catches_an_unpinned_number_and_passes_a_pinned_one():
         "The LSTM reaches a perplexity of 78.93 [@bai2018tcn].\n\n"  # line 5: no pinpoint
         "The LSTM reaches 78.93 in Table 1 [@bai2018tcn].\n\n"
         "From Table 1 [@bai2018tcn]:\n\n| a | b |\n|---|---|\n| 3.5e-5 | 0.0204 |\n\n"
-        "Accuracy [@chang2017dilated]:\n\n| c |\n|---|\n| 57% |\n\n"  # line 15: caption, no pinpoint
+        "Accuracy [@chang2017dilated]:\n\n| c |\n|---|\n| 57% |\n\n"  # line 15: no pinpoint
         "We chose a rate of 5e-3 for our runs.\n\n"  # our number, not attributed to a paper
         "$$\nx = 0.1767 [@bai2018tcn]\n$$\n\n"  # display math is skipped
         "The paper says 12.5% of runs fail.\n"  # line 27: "the paper" attributes it
@@ -305,8 +306,9 @@ def test_core_pages_report_the_papers_own_results(key: str):
     section = re.search(r"\n## What the paper reports[^\n]*\n(.*?)(?=\n## |\Z)", text, re.S)
     assert section, f"papers/{key}.md: no '## What the paper reports' section"
     body = section.group(1)
-    assert re.search(r"\b(Table|Figure|figure|table|Theorem)\b", body), f"papers/{key}.md: no table or figure named"
-    assert re.search(r"\bread\b", body), f"papers/{key}.md: the section does not say where it was read"
+    named = re.search(r"\b(Table|Figure|figure|table|Theorem)\b", body)
+    assert named, f"papers/{key}.md: no table or figure named"
+    assert re.search(r"\bread\b", body), f"papers/{key}.md: does not say where it was read"
 
 
 def test_bengio_norm_or_determinant_is_not_marked_answered():
