@@ -72,6 +72,35 @@ FACTS: list[tuple[str, str, str]] = [
     ("002", "original GRU paper", "papers/cho2014properties"),
     ("002", "gas market", "papers/werbos1988generalization"),
     ("002", "TODO: Clockwork RNN", "papers/koutnik2014clockwork"),
+    # issue 17: corrections and the papers' own results, checked against what a careful reader finds
+    ("002", "5.3e-5", "papers/bai2018tcn"),  # the GRU cell of the adding row, better than the TCN
+    ("002", "78.93", "papers/bai2018tcn"),  # word-level PTB: the LSTM wins
+    ("002", "88.68", "papers/bai2018tcn"),
+    ("002", "114.50", "papers/bai2018tcn"),  # the RNN column
+    ("002", "RMSprop", "papers/bai2018tcn"),  # the code's copy-memory default, not the paper's Adam
+    ("002", "music_test.py", "papers/bai2018tcn"),  # only two scripts clip before backward()
+    # the GRU came from Learning Phrase Representations
+    ("002", "1406.1078", "papers/cho2014properties"),
+    ("002", "the main GRU paper", "papers/cho2014learning"),
+    ("002", "accuracy gains from greatly increased depth", "papers/he2016resnet"),
+    ("002", "1202", "papers/he2016resnet"),  # the inconvenient CIFAR-10 row
+    ("002", "December 2015", "papers/he2016resnet"),
+    ("002", "Microsoft", "papers/he2016resnet"),
+    ("002", "Carnegie Mellon University", "papers/bai2018tcn"),
+    ("002", "Adobe Systems", "papers/subakan2017diagonal"),
+    ("002", "Baidu", "papers/amodei2016deepspeech2"),
+    ("002", "14.40", "papers/amodei2016deepspeech2"),  # BN is worse with one recurrent layer
+    ("002", "99.2%", "papers/chang2017dilated"),
+    ("000", "ResD", "papers/britz2017massive"),
+    ("000", "1.96", "papers/britz2017massive"),
+    ("000", "dense residual", "open-questions"),
+    ("001", "1991", "papers/bengio1994learning"),  # Hochreiter's thesis precedes Bengio et al.
+    ("001", "1991", "topics/vanishing-exploding-gradients"),
+    ("001", "readings make the conclusion true", "topics/vanishing-exploding-gradients"),
+    ("001", "the latest Jacobian on the left", "papers/bengio1994learning"),
+    ("003", "Assignment overview with Jens", "topics/evaluating-embeddings"),
+    ("004", "such as 3", "topics/sequence-model-design-patterns"),  # echo state radii above 1
+    ("004", "lecture slides", "topics/numerical-computation"),
     # seed 003: RNN reading notes and the study group (LeNet, TensorBoard)
     ("003", "trustworthiness", "topics/evaluating-embeddings"),
     ("003", "continuity", "topics/evaluating-embeddings"),
@@ -186,6 +215,109 @@ def test_core_pages_have_a_reproduction_section_with_claims(key: str):
     section = text.split("\n## Reproduction\n", 1)
     assert len(section) == 2, f"papers/{key}.md: no '## Reproduction' heading"
     assert re.search(r"^\{\{ claims " + key + r" \}\}$", section[1], re.M)
+
+
+PAPERS = sorted((DOCS / "papers").glob("*.md"))
+
+# A number as a paper reports it: scientific notation (3.5e-5), a percentage (3.57%), or a decimal
+# with two or more places (78.93, 0.0204). Integers and one-place decimals are too often counts,
+# sizes or our own settings to tell apart from a paper's result.
+PAPER_NUMBER = re.compile(r"(?<![\w.])(?:\d+(?:\.\d+)?(?:e-?\d+|\s?%)|\d+\.\d{2,})(?![\w])")
+# The number is attributed to a paper: a citation, or "the paper".
+ATTRIBUTED = re.compile(r"\[@[^\]]+\]|\bthe paper\b", re.I)
+# A pinpoint: where in the paper. "Section" and "Table" need a number; "abstract" and
+# "introduction" are places in a paper too.
+PINPOINT = re.compile(
+    r"\bTables?\s+\d|\bFig(?:ure|s?\.)\s*\d|\bFigures?\b|\bSections?\s+\d|§|\bEq(?:\.|uation)"
+    r"|\bTheorem\b|\babstract\b|\bintroduction\b",
+    re.I,
+)
+
+
+def _units(text: str) -> list[tuple[int, str]]:
+    """A page's paragraphs and tables, each with its first line number.
+
+    Front matter, fenced code, display math and the "## Reproduction" section (our numbers, from
+    docs/results) are left out. A table is one unit together with the paragraph just before it, its
+    caption, so that "From Table 1:" above a table pins every row.
+    """
+    text = re.sub(r"\A---\n.*?\n---\n", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.S)
+    blank = lambda m: "\n" * m.group(0).count("\n")  # noqa: E731 (keep line numbers)
+    text = re.sub(r"```.*?```", blank, text, flags=re.S)
+    text = re.sub(r"\$\$.*?\$\$", blank, text, flags=re.S)
+    text = re.sub(r"\n## Reproduction\n.*?(?=\n## |\Z)", blank, text, flags=re.S)
+    blocks: list[tuple[int, list[str]]] = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            blocks.append((n + 1, []))
+        elif blocks and blocks[-1][1] is not None:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((n, [line]))
+    units: list[tuple[int, str]] = []
+    for start, lines in blocks:
+        if not lines:
+            continue
+        body = "\n".join(lines)
+        if lines[0].lstrip().startswith("|") and units:
+            prev_start, prev = units.pop()
+            units.append((prev_start, prev + "\n" + body))
+        else:
+            units.append((start, body))
+    return units
+
+
+def unpinned_numbers(text: str) -> list[int]:
+    """Line numbers of paragraphs or tables that quote a paper's number with no pinpoint."""
+    bad = []
+    for line, unit in _units(text):
+        plain = re.sub(r"\$[^$\n]*\$", "", unit)  # inline math: our arithmetic, not a quoted number
+        plain = re.sub(r"\b\d{4}\.\d{4,5}(?:v\d)?\b", "", plain)  # arXiv identifiers
+        plain = re.sub(r"\]\([^)]*\)", "]", plain)  # link targets
+        if PAPER_NUMBER.search(plain) and ATTRIBUTED.search(plain) and not PINPOINT.search(plain):
+            bad.append(line)
+    return bad
+
+
+def test_pinpoint_check_catches_an_unpinned_number_and_passes_a_pinned_one():
+    page = (
+        "---\ntags: [x]\n---\n\n"
+        "The LSTM reaches a perplexity of 78.93 [@bai2018tcn].\n\n"  # line 5: no pinpoint
+        "The LSTM reaches 78.93 in Table 1 [@bai2018tcn].\n\n"
+        "From Table 1 [@bai2018tcn]:\n\n| a | b |\n|---|---|\n| 3.5e-5 | 0.0204 |\n\n"
+        "Accuracy [@chang2017dilated]:\n\n| c |\n|---|\n| 57% |\n\n"  # line 15: no pinpoint
+        "We chose a rate of 5e-3 for our runs.\n\n"  # our number, not attributed to a paper
+        "$$\nx = 0.1767 [@bai2018tcn]\n$$\n\n"  # display math is skipped
+        "The paper says 12.5% of runs fail.\n"  # line 27: "the paper" attributes it
+    )
+    assert unpinned_numbers(page) == [5, 15, 27]
+
+
+@pytest.mark.parametrize("path", PAPERS, ids=lambda p: p.name)
+def test_paper_numbers_carry_a_pinpoint(path: Path):
+    bad = unpinned_numbers(path.read_text(encoding="utf-8"))
+    where = ", ".join(f"{path.relative_to(ROOT)}:{n}" for n in bad)
+    assert not bad, f"a paper's number without Table/Figure/Section/Eq./Theorem/abstract: {where}"
+
+
+@pytest.mark.parametrize("key", CORE)
+def test_core_pages_report_the_papers_own_results(key: str):
+    text = (DOCS / "papers" / f"{key}.md").read_text(encoding="utf-8")
+    section = re.search(r"\n## What the paper reports[^\n]*\n(.*?)(?=\n## |\Z)", text, re.S)
+    assert section, f"papers/{key}.md: no '## What the paper reports' section"
+    body = section.group(1)
+    named = re.search(r"\b(Table|Figure|figure|table|Theorem)\b", body)
+    assert named, f"papers/{key}.md: no table or figure named"
+    assert re.search(r"\bread\b", body), f"papers/{key}.md: does not say where it was read"
+
+
+def test_bengio_norm_or_determinant_is_not_marked_answered():
+    """Issue 17: it was marked answered on four pages without the proof being read."""
+    oq = (DOCS / "open-questions.md").read_text(encoding="utf-8")
+    heading = re.search(r"^### Is \|M'\(z\)\|.*$", oq, re.M)
+    assert heading and "answered" not in heading.group(0)
+    topic = (DOCS / "topics" / "vanishing-exploding-gradients.md").read_text(encoding="utf-8")
+    assert "**Answer: a norm" not in topic
 
 
 def test_topic_and_paper_pages_link_both_ways():
