@@ -135,3 +135,44 @@ def test_check_flags_stale_and_unreadable_results(project, capsys):
     assert cli(project, "check") == 1
     out = capsys.readouterr().out
     assert f"docs/results/{KEY}/result.json:1: error: not a valid result file" in out
+
+
+MINI_SITE = """\
+site_name: fake
+strict: true
+theme:
+  name: material
+  font: false
+plugins:
+  - seqnotes:
+      results_dir: {results}
+nav:
+  - papers/fake2020paper.md
+"""
+
+
+@pytest.mark.slow  # two strict builds
+def test_the_build_makes_the_same_result_checks_as_repro_check(project, capsys, tmp_path):
+    """One data flow: a figure the result names but that is missing fails `repro check` and the
+    strict build with the same message; the plugin reads the `results_dir` option it declares."""
+    from conftest import mkdocs_build
+
+    assert cli(project, "run", "-q") == 0
+    record = load_record(project / "docs" / "results", KEY)
+    figure = record.results[f"{KEY}.works"].figures[0]["file"]
+    (project / "docs" / "results" / KEY / figure).unlink()
+    capsys.readouterr()
+    assert cli(project, "check") == 1
+    message = f"figure '{figure}' of '{KEY}.works' is missing"
+    assert message in capsys.readouterr().out
+    (project / "mkdocs.yml").write_text(MINI_SITE.format(results="docs/results"))
+    build = mkdocs_build(project / "mkdocs.yml", tmp_path / "site")
+    assert build.returncode != 0 and message in build.stdout + build.stderr
+    # Pointing results_dir at a folder with the whole result: the build passes and shows it.
+    whole = project / "docs" / "other-results"
+    assert cli(project, "run", "-q", "--results-dir", str(whole)) == 0
+    (project / "mkdocs.yml").write_text(MINI_SITE.format(results="docs/other-results"))
+    build = mkdocs_build(project / "mkdocs.yml", tmp_path / "site2")
+    assert build.returncode == 0, build.stdout + build.stderr
+    page = (tmp_path / "site2" / "papers" / KEY / "index.html").read_text()
+    assert "sn-badge--reproduced" in page and "other-results/" in page

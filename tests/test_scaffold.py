@@ -60,6 +60,7 @@ def snapshot(project: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow  # a strict site build and a pytest run of the scaffold
 def test_new_paper_builds_and_says_what_to_fill_in(project: Path, tmp_path: Path):
     bib_before = (project / "refs.bib").read_text()
     entry = tmp_path / "le2015.bib"
