@@ -37,7 +37,7 @@ from pathlib import Path
 
 from IPython.display import SVG, Markdown, display
 
-from repro.claims import fmt, load_all
+from repro.claims import load_all
 from repro.kit.figures import PALETTE, new_figure, to_svg
 
 root = Path.cwd()
