@@ -67,6 +67,19 @@ def repro(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def audit(session: nox.Session) -> None:
+    """Replicate every reproduction on fresh seeds (`-- KEY ...` for some), then rebuild the site.
+
+    Seeds are drawn at random from a range no exploration or confirmation uses, never one used
+    before for that paper; the replication is stored beside the result (audit.json) and the
+    claim blocks and the board show both verdicts. Not part of `nox -s repro`."""
+    _install(session, "docs")
+    session.run("python", "-m", "repro", "audit", *session.posargs, env=QUIET_ENV)
+    session.run("python", "-m", "repro", "notebook", env=QUIET_ENV)
+    session.run("mkdocs", "build", "--strict", env=QUIET_ENV)
+
+
+@nox.session(default=False)
 def new(session: nox.Session) -> None:
     """Scaffold a paper: `nox -s new -- KEY [--bib FILE]` (note, module, test, nav entry)."""
     _install(session)

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from repro.claims import Claim, Result, above, below
+from repro.claims import Claim, Registration, Result, above, below
 from repro.kit import layers, tasks
 from repro.kit.copymem import N_TOKENS, copy_memory_arms
 from repro.kit.figures import PALETTE, new_figure
@@ -41,6 +41,7 @@ from repro.kit.figures import PALETTE, new_figure
 CLAIMS = [
     Claim(
         id="chang2017dilated.recurrent-length",
+        kind="check",
         statement="With dilations 1, 2, ..., 2^(L-1) the fewest recurrent edges between times t "
         "and t + n grows like log2 n instead of n, so the mean recurrent length over one period "
         "m = 2^(L-1) is (L - 1)/2 + 1/m, against (m + 1)/2 without dilations.",
@@ -59,6 +60,8 @@ CLAIMS = [
     ),
     Claim(
         id="chang2017dilated.gradient-at-init",
+        kind="check",
+        domain="nonnegative",
         statement="At initialization the gradient of the last output with respect to the first "
         "input, ||dy_T / dx_1||, is many orders of magnitude larger in a dilated stack than in "
         "the same stack (same weights) without dilations, and it stays far from underflow at "
@@ -75,6 +78,9 @@ CLAIMS = [
     ),
     Claim(
         id="chang2017dilated.copy-memory",
+        domain="nonnegative",
+        domains={f"{a}_acc": "probability" for a in ("dilated", "rnn", "lstm", "gru")},
+        setup="paper: T = 500 and 1000, 9 layers | ours: T = 50 (full scale), a smaller stack",
         statement="On copy memory a dilated stack of vanilla tanh cells recalls the symbols while "
         "a one-layer tanh RNN, an LSTM and a GRU of about the same size, trained alike, stay at "
         "the memoryless baseline.",
@@ -90,10 +96,20 @@ CLAIMS = [
     ),
 ]
 
+# Fixed before the confirmation run (seeds 100-104, never looked at before): what was explored.
+REGISTRATION = Registration(
+    exploration=(0, 1, 2),
+    confirmation=(100, 101, 102, 103, 104),
+    note=(
+        "Sizes, budget and the gradient thresholds were set after a look at seeds 0-2 of this "
+        "very config."
+    ),
+)
+
 
 @dataclass(frozen=True)
 class Config:
-    seeds: int = 3  # paired seeds: every arm of a seed sees the same data stream
+    seeds: int = 3  # quick and paper scale; full scale confirms on REGISTRATION
     depth: int = 9  # the paper's copy-memory stack: dilations 1..256
     hidden: int = 32  # width of every layer for the gradient check
     grad_lengths: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024)  # T for the gradient

@@ -38,6 +38,8 @@ TOL = 1e-5  # 100 float32 ulps of 1: a correct float32 result is far inside, NaN
 CLAIMS = [
     Claim(
         id="goodfellow2016deep.softmax-overflow",
+        kind="check",
+        domains={"shifted softmax error": "nonnegative", "shifted logsumexp error": "nonnegative"},
         statement=(
             "In float32 the naive softmax returns NaN once the largest logit exceeds "
             "ln(FLT_MAX) ≈ 88.72, while the max-shifted softmax and log-sum-exp stay finite "
@@ -57,6 +59,8 @@ CLAIMS = [
     ),
     Claim(
         id="goodfellow2016deep.softmax-underflow",
+        kind="check",
+        domains={"shifted softmax error": "nonnegative"},
         statement=(
             "When every logit is very negative, each exp underflows to 0 and the naive softmax "
             "returns 0/0 = NaN, while the max-shifted softmax is exact."

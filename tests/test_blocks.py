@@ -11,7 +11,7 @@ from fakeproject import KEY, MODULE, make_project
 from repro.run.discover import discover
 from repro.run.runner import run_paper
 from repro.run.states import states as all_states
-from repro.site import blocks, joins
+from repro.site import blocks, board, joins
 from repro.site.bib import load_bibliography
 from repro.site.blocks import BlockError, UnknownClaimError
 
@@ -77,7 +77,7 @@ def test_unspecified_and_not_run_states(project):
 
 def test_unspecified_claim_with_a_result_shows_values_without_verdict(ran):
     html = blocks.claim_html("fake2020paper.later", site_of(ran), "")
-    assert "not yet specified" in html and "<strong>x</strong>: 1 [1, 1], n = 2" in html
+    assert "not yet specified" in html and "<strong>x</strong>: 1 [1, 1], n = 5" in html
     assert "reproduced" not in html
 
 
@@ -111,12 +111,16 @@ def test_check_tree_reports_an_unknown_claim_id_on_a_page(project):
 
 
 def test_board_lists_every_claim_with_links(ran):
-    html = blocks.board_html(site_of(ran), "")
-    assert "2 claims: 1 reproduced, 1 not yet specified." in html
+    html = board.board_html(site_of(ran), "")
+    assert (
+        "2 claims: 2 reproductions (1 reproduced, 1 not yet specified). "
+        "Replication of the reproductions: 1 not audited."
+        in html
+    )
     assert f'href="papers/{KEY}/#claim-fake2020paper-works"' in html
     assert ">Doe, 2020</a>" in html  # author-year label from refs.bib
     assert html.count("<tr>") == 3  # header + two claims
-    nested = blocks.board_html(site_of(ran), "notebooks/")
+    nested = board.board_html(site_of(ran), "notebooks/")
     assert f'href="../papers/{KEY}/#claim-fake2020paper-works"' in nested
 
 

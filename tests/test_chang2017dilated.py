@@ -118,13 +118,13 @@ def quick_record(tmp_path_factory):
 
 def test_quick_recurrent_length_reproduces(quick_record):
     r = quick_record.results["chang2017dilated.recurrent-length"]
-    assert r.verdict == Verdict.REPRODUCED, r.detail
+    assert r.verdict == Verdict.HOLDS, r.detail
     assert r.values["dilated"] == [4 + 1 / 256] and r.values["flat"] == [128.5]
 
 
 def test_quick_gradient_at_init_reproduces(quick_record):
     r = quick_record.results["chang2017dilated.gradient-at-init"]
-    assert r.verdict == Verdict.REPRODUCED, r.detail
+    assert r.verdict == Verdict.HOLDS, r.detail
     assert r.values["dilated_T64"][0] > 1e6 * r.values["flat_T64"][0]
 
 

@@ -69,7 +69,7 @@ def test_run_prints_a_summary_then_caches_then_forces(project, capsys):
     assert cli(project, "run", "-q") == 0
     out = capsys.readouterr().out
     header = out.splitlines()[0].split()
-    assert header == ["claim", "verdict", "paper", "ours", "time"]
+    assert header == ["claim", "kind", "·", "verdict", "paper", "ours", "time"]
     assert "fake2020paper.works" in out and "reproduced" in out and "not yet specified" in out
     assert f"docs/results/{KEY}/result.json" in out
     assert cli(project, "run", "-q") == 0

@@ -48,7 +48,7 @@ def test_measured_limits_are_the_float32_format_limits():
 
 def test_claims_reproduce_at_quick_scale(tmp_path):
     results = run_quick("goodfellow2016deep", tmp_path).results
-    assert {r.verdict for r in results.values()} == {Verdict.REPRODUCED}
+    assert {r.verdict for r in results.values()} == {Verdict.HOLDS}  # both are checks
     over = results["goodfellow2016deep.softmax-overflow"]
     # Errors of the shifted forms: float32 rounding (~1e-7), two orders below the 1e-5 band.
     assert over.values["shifted softmax error"][0] < 1e-6

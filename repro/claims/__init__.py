@@ -15,28 +15,45 @@ from repro.claims.criteria import (
     between,
     within,
 )
-from repro.claims.model import CLAIM_ID_RE, SCHEMA, Claim, Record, Result
+from repro.claims.model import CLAIM_ID_RE, KINDS, SCHEMA, Claim, Record, Result
+from repro.claims.registration import Registration, audit_seeds, revisions, stamp
 from repro.claims.stats import (
+    DOMAINS,
     ArmSummary,
+    bootstrap_interval,
     fmt,
+    interval,
     mean_interval,
     summarize,
     t_quantile,
     wilson_interval,
 )
 from repro.claims.store import (
+    AUDIT_FILE,
     FIGURE_EXTS,
     RESULT_FILE,
     ResultError,
     atomic_write,
     dumps,
     load_all,
+    load_audit,
     load_record,
     loads,
+    save_audit,
     save_record,
 )
 
 __all__ = [
+    "AUDIT_FILE",
+    "DOMAINS",
+    "KINDS",
+    "Registration",
+    "audit_seeds",
+    "bootstrap_interval",
+    "interval",
+    "revisions",
+    "save_audit",
+    "stamp",
     "AllOf",
     "ArmSummary",
     "Band",
@@ -58,6 +75,7 @@ __all__ = [
     "dumps",
     "fmt",
     "load_all",
+    "load_audit",
     "load_record",
     "loads",
     "mean_interval",

@@ -11,8 +11,8 @@ seed ("in at least 80% of seeds") or on the mean's 95% interval. Verdicts:
 | inconclusive     | too few seeds, or a 95% interval straddles the threshold               |
 | failed           | the run did not produce what the criterion needs (missing arm, ...)    |
 
-A NaN value (a diverged run) is data, not an error: each part counts it as `nan_as` (+inf by
-default: for a loss, diverging is as bad as it gets).
+A check (exact or deterministic) holds or fails instead (repro.claims.model). A NaN (a diverged
+run) is data: each part counts it as `nan_as` (+inf by default: as bad as a loss gets).
 """
 
 from __future__ import annotations
@@ -22,14 +22,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from repro.claims.stats import fmt, mean_interval, wilson_interval
+from repro.claims.stats import fmt, interval, wilson_interval
 
 
 class Verdict(StrEnum):
+    # reproductions: an experimental outcome that could come out either way
     REPRODUCED = "reproduced"
     NOT_REPRODUCED = "not reproduced"
     INCONCLUSIVE = "inconclusive"
-    FAILED = "failed"
+    FAILED = "failed"  # the run did not produce what the criterion needs (either kind)
+    # checks: exact or deterministic (an identity, a bound, an IEEE limit)
+    HOLDS = "holds"
+    FAILS = "fails"
+
+
+Domains = Mapping[str, str]  # arm -> stats.DOMAINS, or "proportion" (0/1 outcomes: Wilson)
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,14 @@ def _worst(verdicts: Sequence[Verdict]) -> Verdict:
 class Criterion:
     """A pass criterion. Combine parts with `&`; every part must hold."""
 
-    def evaluate(self, values: Mapping[str, Sequence[float]]) -> Evaluation:
+    def evaluate(
+        self,
+        values: Mapping[str, Sequence[float]],
+        domains: Domains | None = None,
+        exact: bool = False,
+    ) -> Evaluation:
+        """Judge `values` (arm -> one value per seed); `domains`: arm -> domain (which interval
+        the mean gets); `exact`: a check, whose values are measurements, not a sample."""
         raise NotImplementedError
 
     def describe(self) -> str:
@@ -70,8 +84,13 @@ class Criterion:
 class AllOf(Criterion):
     parts: tuple[Criterion, ...]
 
-    def evaluate(self, values: Mapping[str, Sequence[float]]) -> Evaluation:
-        evals = [p.evaluate(values) for p in self.parts]
+    def evaluate(
+        self,
+        values: Mapping[str, Sequence[float]],
+        domains: Domains | None = None,
+        exact: bool = False,
+    ) -> Evaluation:
+        evals = [p.evaluate(values, domains, exact) for p in self.parts]
         return Evaluation(_worst([e.verdict for e in evals]), "\n".join(e.detail for e in evals))
 
     def describe(self) -> str:
@@ -94,7 +113,6 @@ class Band(Criterion):
       not reproduced; straddling: inconclusive; one seed: its value). A fraction such as 0.8 judges
       seed by seed: at least ceil(0.8 n) seeds must fall inside ("4 of 5").
     - `min_seeds`: fewer seeds than this is inconclusive, whatever the values.
-    - `nan_as`: the value a NaN (diverged) seed counts as.
     - `label`: how to name the reference in the description (e.g. "ln of the float32 max").
     """
 
@@ -161,7 +179,12 @@ class Band(Criterion):
     def _clean(self, xs: Sequence[float]) -> list[float]:
         return [self.nan_as if math.isnan(float(x)) else float(x) for x in xs]
 
-    def evaluate(self, values: Mapping[str, Sequence[float]]) -> Evaluation:
+    def evaluate(
+        self,
+        values: Mapping[str, Sequence[float]],
+        domains: Domains | None = None,
+        exact: bool = False,
+    ) -> Evaluation:
         for a in self.arms():
             if a not in values or len(values[a]) == 0:
                 return Evaluation(Verdict.FAILED, f"{self.describe()}: arm '{a}' has no values")
@@ -178,6 +201,9 @@ class Band(Criterion):
                 )
             xs = [_diff(x, self.factor * y) for x, y in zip(xs, ys)]
             lo, hi = (0.0, None) if isinstance(lo, str) else (None, 0.0)
+            domain = "real"  # a paired difference
+        else:
+            domain = (domains or {}).get(self.arm, "real")
         n = len(xs)
         inside = [_inside(x, lo, hi) for x in xs]
         head = self.describe()
@@ -195,9 +221,11 @@ class Band(Criterion):
                 f"{head}: {k}/{n} seeds pass (need {need}; Wilson 95% {wlo:.2f}–{whi:.2f})"
                 f" → {verdict}",
             )
-        if n == 1 or len(set(xs)) == 1 or not all(math.isfinite(x) for x in xs):
-            # One value, identical values (a deterministic measurement), or diverged seeds: an
-            # interval is either exact or undefined; decide on the values themselves.
+        exact_values = exact and (n == 1 or len(set(xs)) == 1)
+        if exact_values or n == 1 or not all(math.isfinite(x) for x in xs):
+            # A check's exact measurement, one value, or diverged seeds: an interval is exact or
+            # undefined; decide on the values themselves. (Identical values of a reproduction
+            # are a sample, judged on their interval below: never treated as exact.)
             if all(inside):
                 verdict = Verdict.REPRODUCED
             elif not any(inside):
@@ -206,7 +234,11 @@ class Band(Criterion):
                 verdict = Verdict.INCONCLUSIVE
             shown = ", ".join(fmt(x) for x in xs)
             return Evaluation(verdict, f"{head}: value(s) {shown} → {verdict}")
-        mean, mlo, mhi = mean_interval(xs)
+        if domain == "proportion":  # 0/1 outcomes: the Wilson interval of k/n
+            mean = sum(xs) / n
+            mlo, mhi = wilson_interval(round(sum(xs)), n)
+        else:
+            mean, mlo, mhi = interval(xs, domain)
         if _inside(mlo, lo, hi) and _inside(mhi, lo, hi):
             verdict = Verdict.REPRODUCED
         elif (hi is not None and mlo >= hi) or (lo is not None and mhi <= lo):

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from repro.claims.criteria import Criterion, Evaluation, Verdict
-from repro.claims.stats import ArmSummary, summarize
+from repro.claims.stats import DOMAINS, ArmSummary, summarize
 
 SCHEMA = 1
+KINDS = ("reproduction", "check")
 CLAIM_ID_RE = re.compile(r"^([a-z][a-z0-9_]*)\.([a-z0-9][a-z0-9-]*)$")
 
 
@@ -31,7 +32,13 @@ class Claim:
     where: where the paper states it ("Table 1", "Figure 3", "Section 4.1").
     metric: what each arm's value measures.
     criterion: the pass criterion; None while the claim is not yet specified (shown as such).
+    kind: "reproduction" (an experimental outcome that could come out either way: reproduced,
+        not reproduced, inconclusive, failed) or "check" (exact or deterministic: an identity, a
+        bound, an IEEE limit: holds or fails). Counted apart everywhere.
     proportion: each per-seed value is a 0/1 outcome; arms are summarized as k/n (Wilson).
+    domain: what the metric's values can be: "real", "nonnegative" or "probability"; the
+        interval shown and judged never leaves it. `domains` overrides it per arm.
+    setup: how our setup differs from the paper's, in one line ("T = 1000 | T = 100").
     """
 
     id: str
@@ -40,7 +47,11 @@ class Claim:
     where: str
     metric: str
     criterion: Criterion | None
+    kind: str = "reproduction"
     proportion: bool = False
+    domain: str = "real"
+    domains: Mapping[str, str] = field(default_factory=dict)
+    setup: str = ""
 
     def __post_init__(self) -> None:
         if not CLAIM_ID_RE.match(self.id):
@@ -48,6 +59,23 @@ class Claim:
                 f"claim id '{self.id}' must look like '<key>.<slug>' "
                 "(lowercase key, then letters, digits and dashes)"
             )
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: kind must be one of {KINDS}, not '{self.kind}'")
+        for d in (self.domain, *self.domains.values()):
+            if d not in DOMAINS:
+                raise ValueError(f"claim {self.id}: unknown domain '{d}' (one of {DOMAINS})")
+
+    @property
+    def is_check(self) -> bool:
+        return self.kind == "check"
+
+    def domain_of(self, arm: str) -> str:
+        """The domain an arm's values live in ("proportion" for 0/1 outcomes)."""
+        return "proportion" if self.proportion else self.domains.get(arm, self.domain)
+
+    def criterion_key(self) -> str:
+        """The criterion at full precision: a change to it is a revision (needs a reason)."""
+        return "" if self.criterion is None else repr(self.criterion)
 
     @property
     def key(self) -> str:
@@ -58,7 +86,19 @@ class Claim:
         return self.id.split(".", 1)[1]
 
     def evaluate(self, values: Mapping[str, Sequence[float]]) -> Evaluation | None:
-        return None if self.criterion is None else self.criterion.evaluate(values)
+        if self.criterion is None:
+            return None
+        domains = {arm: self.domain_of(arm) for arm in values}
+        ev = self.criterion.evaluate(values, domains, exact=self.is_check)
+        if self.is_check:  # a check holds or fails; it is never "reproduced"
+            verdict = {Verdict.REPRODUCED: Verdict.HOLDS, Verdict.FAILED: Verdict.FAILED}.get(
+                ev.verdict, Verdict.FAILS
+            )
+            detail = ev.detail
+            for old, new in (("not reproduced", "fails"), ("reproduced", "holds")):
+                detail = detail.replace(f"→ {old}", f"→ {new}")
+            ev = Evaluation(verdict, detail.replace("→ inconclusive", "→ fails (not exact)"))
+        return ev
 
 
 # ---- results --------------------------------------------------------------------------------
@@ -81,6 +121,9 @@ class Result:
     figures: list[dict[str, str]] = field(default_factory=list)  # [{"file", "caption"}]
     verdict: Verdict | None = None  # None: not evaluated, or the criterion is not yet specified
     detail: str = ""
+    kind: str = "reproduction"
+    criterion: str = ""  # the criterion that judged it, as shown ("" before schema 2 results)
+    criterion_key: str = ""  # the same at full precision (compared to detect a revision)
     summary: dict[str, ArmSummary] = field(default_factory=dict)
     # Set on load from the record (not stored per result).
     provenance: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -115,7 +158,13 @@ class Result:
     def finish(self, claim: Claim) -> None:
         """Summaries per arm, then the verdict from the claim's criterion (fixed beforehand)."""
         self.values = {arm: [float(v) for v in vs] for arm, vs in self.values.items()}
-        self.summary = {arm: summarize(vs, claim.proportion) for arm, vs in self.values.items()}
+        self.summary = {
+            arm: summarize(vs, claim.proportion, claim.domain_of(arm).replace("proportion", "real"))
+            for arm, vs in self.values.items()
+        }
+        self.kind = claim.kind
+        self.criterion = "" if claim.criterion is None else claim.criterion.describe()
+        self.criterion_key = claim.criterion_key()
         ev = claim.evaluate(self.values)
         if ev is None:
             self.verdict, self.detail = None, "criterion not yet specified"
@@ -127,6 +176,9 @@ class Result:
             "claim_id": self.claim_id,
             "verdict": None if self.verdict is None else str(self.verdict),
             "detail": self.detail,
+            "kind": self.kind,
+            "criterion": self.criterion,
+            "criterion_key": self.criterion_key,
             "values": self.values,
             "summary": {arm: s.to_dict() for arm, s in self.summary.items()},
             "notes": self.notes,
@@ -145,6 +197,9 @@ class Result:
             figures=list(d.get("figures", [])),
             verdict=None if verdict is None else Verdict(verdict),
             detail=d.get("detail", ""),
+            kind=d.get("kind", "reproduction"),
+            criterion=d.get("criterion", ""),
+            criterion_key=d.get("criterion_key", ""),
             summary={a: ArmSummary.from_dict(s) for a, s in d.get("summary", {}).items()},
         )
 
@@ -154,7 +209,8 @@ class Record:
     """One run of one paper module: a Result per claim, provenance, and the hashes it was run at.
 
     `hashes` has "code", "config", "env", "seeds"; `hash` combines them (the cache key). A stored
-    record is stale when its code or config hash differs from the current one.
+    record is stale when its code or config hash differs from the current one. `history`: every
+    revision of a criterion or of the confirmation seeds, oldest first, each with its reason.
     """
 
     key: str
@@ -163,6 +219,7 @@ class Record:
     provenance: dict[str, Any]
     results: dict[str, Result]
     schema: int = SCHEMA
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,6 +229,7 @@ class Record:
             "hashes": self.hashes,
             "provenance": self.provenance,
             "results": {cid: r.to_dict() for cid, r in self.results.items()},
+            "history": self.history,
         }
 
     @classmethod
@@ -183,6 +241,7 @@ class Record:
             provenance=dict(d.get("provenance", {})),
             results={cid: Result.from_dict(r) for cid, r in d.get("results", {}).items()},
             schema=d.get("schema", SCHEMA),
+            history=list(d.get("history", [])),
         )
         for r in rec.results.values():
             r.provenance, r.hash = rec.provenance, rec.hash

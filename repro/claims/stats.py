@@ -2,6 +2,10 @@
 
 - `mean_interval`: the Student-t 95% interval for the mean of independent runs (scipy's t).
 - `wilson_interval`: the Wilson score interval for a proportion k/n.
+- `bootstrap_interval`: a percentile bootstrap interval for the mean (scipy.stats.bootstrap):
+  it never leaves [min, max] of the values, so it never leaves a bounded metric's domain.
+- `interval`: the interval a metric's domain calls for ("real": Student t; "nonnegative" and
+  "probability": bootstrap; 0/1 outcomes: Wilson, in `summarize`).
 - `summarize` / `ArmSummary`: one arm over its seeds (mean and interval, or k/n for 0/1 values).
 - `fmt`: a number for people.
 
@@ -15,7 +19,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from scipy import stats as _st
+
+# What a metric's values can be; an interval never leaves its domain.
+DOMAINS = ("real", "nonnegative", "probability")
+BOOTSTRAP_RESAMPLES = 9999
+BOOTSTRAP_SEED = 0  # fixed: the same values always give the same interval
 
 # ---- intervals ------------------------------------------------------------------------------
 
@@ -59,11 +69,46 @@ def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     return max(0.0, center - half), min(1.0, center + half)
 
 
+def bootstrap_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval for the mean (fixed resampling seed: deterministic).
+
+    Identical values give the degenerate interval (v, v); one value gives (nan, nan)."""
+    xs = np.asarray([float(v) for v in values], dtype=float)
+    if len(xs) < 2:
+        return math.nan, math.nan
+    if np.all(xs == xs[0]):
+        return float(xs[0]), float(xs[0])
+    res = _st.bootstrap(
+        (xs,),
+        np.mean,
+        confidence_level=level,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def interval(
+    values: Sequence[float], domain: str = "real", level: float = 0.95
+) -> tuple[float, float, float]:
+    """(mean, lo, hi) with the interval the metric's domain calls for."""
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown metric domain '{domain}' (choose from {', '.join(DOMAINS)})")
+    if domain == "real":
+        return mean_interval(values, level)
+    xs = [float(v) for v in values]
+    if not xs:
+        raise ValueError("no values")
+    lo, hi = bootstrap_interval(xs, level)
+    return math.fsum(xs) / len(xs), lo, hi
+
+
 # ---- summaries ------------------------------------------------------------------------------
 
 
-def fmt(x: float | None, digits: int = 5) -> str:
-    """A number for people: 5 significant digits, NaN/inf spelled out."""
+def fmt(x: float | None, digits: int = 3) -> str:
+    """A number for people: 3 significant digits (full precision stays in result.json)."""
     if x is None:
         return "–"
     if math.isnan(x):
@@ -77,8 +122,9 @@ def fmt(x: float | None, digits: int = 5) -> str:
 class ArmSummary:
     """One arm over its seeds: mean and 95% interval of the finite values, non-finite counted.
 
-    kind "mean": Student-t interval for the mean. kind "proportion" (0/1 outcomes, such as
-    "diverged"): `k` of `n` with a Wilson interval, `mean` = k / n.
+    kind "mean": Student-t interval (a metric on the real line); "bootstrap": percentile
+    bootstrap (non-negative or bounded metrics); "proportion" (0/1 outcomes, such as "diverged"):
+    `k` of `n` with a Wilson interval, `mean` = k / n.
     """
 
     n: int
@@ -126,8 +172,12 @@ class ArmSummary:
         )
 
 
-def summarize(values: Sequence[float], proportion: bool = False) -> ArmSummary:
-    """Mean with a Student-t 95% interval (or k/n with a Wilson interval for 0/1 outcomes)."""
+def summarize(
+    values: Sequence[float], proportion: bool = False, domain: str = "real"
+) -> ArmSummary:
+    """Mean with the 95% interval of the metric's domain (k/n with a Wilson interval for 0/1
+    outcomes): Student t on the real line, a percentile bootstrap for non-negative or bounded
+    metrics, so that no interval leaves the domain."""
     xs = [float(v) for v in values]
     n = len(xs)
     if proportion:
@@ -139,7 +189,8 @@ def summarize(values: Sequence[float], proportion: bool = False) -> ArmSummary:
     finite = [x for x in xs if math.isfinite(x)]
     if not finite:
         return ArmSummary(n, None, None, None, n - len(finite))
-    mean, lo, hi = mean_interval(finite)
+    mean, lo, hi = interval(finite, domain)
     if len(finite) == 1:
         lo = hi = None
-    return ArmSummary(n, mean, lo, hi, n - len(finite))
+    kind = "mean" if domain == "real" else "bootstrap"
+    return ArmSummary(n, mean, lo, hi, n - len(finite), kind)

@@ -23,6 +23,7 @@ from typing import Any
 from repro.claims.model import SCHEMA, Record
 
 RESULT_FILE = "result.json"
+AUDIT_FILE = "audit.json"  # the replications (`repro audit`), beside the confirmation result
 FIGURE_EXTS = (".svg", ".png")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once: mkstemp creates 0600 files, results should be 0644 like any other
@@ -146,10 +147,34 @@ def save_record(record: Record, results_dir: Path) -> Path:
         for p in out.iterdir():
             # Old figures, and temp files a killed writer left (one writer at a time).
             if (p.suffix in FIGURE_EXTS and p.name not in keep) or (
-                p.name.startswith(".") and p.suffix == ".tmp"
+                p.name.startswith(".")
+                and p.suffix == ".tmp"
+                and not p.name.startswith(f".{AUDIT_FILE}")  # an audit may be writing its own
             ):
                 p.unlink(missing_ok=True)
     return path
+
+
+def save_audit(audits: list[Record], results_dir: Path, key: str) -> Path:
+    """Write <results_dir>/<key>/audit.json: every replication run of the paper, oldest first
+    (figures are not kept: the confirmation result's are the ones shown)."""
+    path = Path(results_dir) / key / AUDIT_FILE
+    data = {"schema": SCHEMA, "key": key, "audits": [a.to_dict() for a in audits]}
+    with _sigint_deferred():
+        atomic_write(path, dumps(data))
+    return path
+
+
+def load_audit(results_dir: Path, key: str) -> list[Record]:
+    """Every stored replication of `key` (oldest first); [] when none; ResultError if unreadable."""
+    path = Path(results_dir) / key / AUDIT_FILE
+    if not path.exists():
+        return []
+    try:
+        data = loads(path.read_text(encoding="utf-8"))
+        return [Record.from_dict(a) for a in data["audits"]]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ResultError(f"{path}: not a valid audit file ({type(exc).__name__}: {exc})") from exc
 
 
 def load_record(results_dir: Path, key: str) -> Record | None:

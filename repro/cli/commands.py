@@ -17,11 +17,13 @@ from pathlib import Path
 from repro.claims import fmt
 from repro.cli.parser import build_parser
 from repro.kit.device import choose as choose_device
+from repro.run.audit import audit_paper
 from repro.run.config import parse_overrides
 from repro.run.discover import ROOT, Paper, committed_dir, discover, find
 from repro.run.errors import PaperModuleError, UsageError
 from repro.run.runner import Outcome, run_paper
 from repro.run.states import paper_states
+from repro.site.board import tally
 from repro.site.checks import result_findings
 from repro.site.joins import Finding, check_tree
 from repro.site.notebook import build as build_notebook
@@ -43,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(root, args)
         if args.command == "check":
             return cmd_check(root)
+        if args.command == "audit":
+            return cmd_audit(root, args)
         if args.command == "notebook":
             path = build_notebook(root, execute=not args.no_execute)
             print(f"wrote {_rel(path, root)}")
@@ -73,9 +77,11 @@ def cmd_list(root: Path) -> int:
     if not papers:
         print("no paper modules yet (add repro/<key>.py)")
         return 0
+    every = []
     for key, paper in papers.items():
         print(f"{key}  ({paper.rel})")
         for s in paper_states(paper, committed_dir(root)):
+            every.append(s)
             if not s.specified:
                 state = "not yet specified"
             elif s.error:
@@ -86,7 +92,9 @@ def cmd_list(root: Path) -> int:
                 state = str(s.result.verdict or "no verdict")
             date = str(s.result.provenance.get("date", ""))[:10] if s.result else ""
             stale = f"  stale: {s.stale}" if s.result is not None and s.stale else ""
-            print(f"  {s.claim.id:<48} {state:<17} {date}{stale}")
+            rep = f"  {s.replication()}" if s.replication() else ""
+            print(f"  {s.claim.id:<48} {s.kind:<12} {state:<17} {date}{rep}{stale}")
+    print(f"{len(every)} claims: {tally(every)}")
     return 0
 
 
@@ -157,6 +165,7 @@ def _run(root: Path, args: argparse.Namespace) -> int:
                     force=args.force,
                     log=log,
                     device=args.device,
+                    revise=args.revise,
                 )
             )
             current = None
@@ -177,13 +186,41 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     return 1 if any(o.status == "failed" for o in done) else 0
 
 
+def cmd_audit(root: Path, args: argparse.Namespace) -> int:
+    """Replicate every reproduction (of the given papers) on fresh seeds; print both verdicts."""
+    papers = discover(root)
+    selected = _select(papers, args.keys)
+    failed = False
+    for paper in selected:
+        out = audit_paper(paper, n=args.n, device=args.device, log=lambda m: _log(args, m))
+        if out.status == "skipped":
+            print(f"{paper.key}: checks only, nothing to replicate")
+            continue
+        if out.status == "failed":
+            print(f"{paper.key}: audit run failed: {out.error}", file=sys.stderr)
+            failed = True
+            continue
+        for s in paper_states(paper, committed_dir(root)):
+            if s.claim.is_check:
+                continue
+            confirmed = s.result.verdict if s.result is not None else "not run"
+            print(f"  {s.claim.id:<48} confirmation: {confirmed}; {s.replication()}")
+        print(f"{paper.key}: {_rel(out.path, root)}")
+    return 1 if failed else 0
+
+
+def _log(args: argparse.Namespace, msg: str) -> None:
+    if not getattr(args, "quiet", False) or msg.startswith(("warning", "error")):
+        print(msg, file=sys.stderr, flush=True)
+
+
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def print_summary(outcomes: Sequence[Outcome], root: Path) -> None:
     """The closing table: claim, verdict, paper value, ours, time; then where results went."""
-    rows = [("claim", "verdict", "paper", "ours", "time")]
+    rows = [("claim", "kind · verdict", "paper", "ours", "time")]
     for o in outcomes:
         if o.status == "failed":
             for c in o.paper.claims:
@@ -206,6 +243,7 @@ def print_summary(outcomes: Sequence[Outcome], root: Path) -> None:
                 rows.append((c.id, "no result", _cut(c.paper_value, 36), "", when))
                 continue
             verdict = str(r.verdict) if r.verdict is not None else "not yet specified"
+            verdict = f"{c.kind} · {verdict}"
             ours = "; ".join(f"{a}: {s.text()}" for a, s in r.summary.items())
             rows.append((c.id, verdict, _cut(c.paper_value, 36), _cut(ours, 40), when))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

@@ -18,6 +18,8 @@ examples:
   python -m repro run bai2018tcn --seeds 7,8,9      check a verdict on fresh seeds (scratch/)
   python -m repro run bai2018tcn --set steps=500    override a Config field (type-checked)
   python -m repro run --force                       rerun even where the result is up to date
+  python -m repro audit                             replicate every reproduction on fresh seeds
+  python -m repro run KEY --revise "why"            rerun after changing a criterion or seeds
   python -m repro check                             joins, bibliography and result checks
   python -m repro new le2015simple --bib entry.bib  scaffold a new paper (note, module, test)
   nox -s repro [-- KEY ...]                         run, rebuild the notebook, build the site
@@ -103,7 +105,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="force a device (default: CUDA when present, else CPU)",
     )
+    run.add_argument(
+        "--revise",
+        default=None,
+        metavar="WHY",
+        help="the reason a criterion or the confirmation seeds changed since the stored result "
+        "(required then; kept in the result's history and shown on the page)",
+    )
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bars or run lines")
+
+    audit = sub.add_parser(
+        "audit",
+        help="replicate each reproduction on fresh seeds (stored beside the result)",
+        description="Rerun each reproduction at full scale on seeds drawn at random from a range "
+        "no exploration or confirmation uses, never one used before for that paper; store the "
+        "replication verdicts in docs/results/<key>/audit.json.",
+    )
+    audit.add_argument("keys", nargs="*", metavar="KEY", help="paper keys (default: all)")
+    audit.add_argument("--n", type=int, default=None, help="seeds (default: as confirmation)")
+    audit.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    audit.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
     sub.add_parser(
         "check",

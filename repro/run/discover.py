@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.claims import Claim
+from repro.claims import Claim, Registration
 from repro.run.config import DEFAULT_SCALE, SCALES, apply_overrides
 from repro.run.errors import PaperModuleError, UsageError
 
@@ -128,7 +128,20 @@ class Paper:
         config = factory()
         return apply_overrides(config, overrides or {}, self.key) if overrides else config
 
-    def default_seeds(self, config: Any) -> list[int]:
+    @property
+    def registration(self) -> Registration | None:
+        """The paper's pre-registration (REGISTRATION), None for a paper of checks only."""
+        return getattr(self.module, "REGISTRATION", None)
+
+    @property
+    def has_reproductions(self) -> bool:
+        return any(not c.is_check for c in self.claims)
+
+    def default_seeds(self, config: Any, scale: str = DEFAULT_SCALE) -> list[int]:
+        """Full scale: the registered confirmation seeds; other scales (and papers of checks
+        only): seeds 0..n-1 for the Config's `seeds` (default 1)."""
+        if scale == DEFAULT_SCALE and self.registration is not None:
+            return list(self.registration.confirmation)
         n = getattr(config, "seeds", 1)
         return list(range(n))
 
@@ -215,6 +228,14 @@ def _load(key: str, path: Path, root: Path) -> Paper:
                 problems.append(f"Config needs a classmethod {scale}()")
     if not callable(getattr(module, "run", None)):
         problems.append("run(config, seeds) is missing")
+    reg = getattr(module, "REGISTRATION", None)
+    if reg is not None and not isinstance(reg, Registration):
+        problems.append("REGISTRATION must be a repro.claims.Registration")
+    elif reg is None and any(isinstance(c, Claim) and not c.is_check for c in (claims or ())):
+        problems.append(
+            "a paper with reproductions declares REGISTRATION = Registration(exploration=(seeds "
+            "looked at while choosing configs and criteria), confirmation=(>= 5 other seeds))"
+        )
     if problems:
         raise PaperModuleError(f"{where}:1: " + "; ".join(problems))
     return paper

@@ -26,6 +26,7 @@ from typing import Any
 from repro.claims import Record, Result, ResultError, load_record, save_record
 from repro.kit import device as placement
 from repro.kit.figures import to_svg
+from repro.run import guard
 from repro.run.config import DEFAULT_SCALE, resolve_seeds
 from repro.run.discover import Paper, committed_dir, scratch_dir
 from repro.run.errors import PaperModuleError
@@ -95,33 +96,42 @@ def run_paper(
     force: bool = False,
     log: Callable[[str], None] = _stderr,
     device: str | None = None,
+    revise: str | None = None,
 ) -> Outcome:
     """Run one paper's claims (or keep its up-to-date result) and save the record atomically.
 
     `results_dir` None: docs/results for the default run, scratch/results otherwise. Raises
     UsageError for a bad scale/override; KeyboardInterrupt passes through (nothing is written).
     `device`: auto, cpu or cuda (None: REPRO_DEVICE, else auto); threads: REPRO_THREADS, else 1.
+    A run into the committed results must pass the guards (repro.run.guard): no exploration
+    seed, no uncommitted change to its code, and a `revise` reason when a criterion or the seeds
+    changed since the stored result.
     """
     config = paper.config(scale, overrides)
-    default = paper.default_seeds(config)
+    default = paper.default_seeds(config, scale)
     seed_list = resolve_seeds(seeds, default)
     is_default = scale == DEFAULT_SCALE and not overrides and seed_list == default
     if results_dir is None:
         results_dir = (committed_dir if is_default else scratch_dir)(paper.root)
+    committed = guard.is_committed(paper, results_dir)
+    try:
+        stored = load_record(results_dir, paper.key)
+    except ResultError:
+        stored = None  # unreadable: replaced by this run (`repro check` reports it)
     dev = placement.choose(device)
     placement.set_threads()  # the one place threads are set (paper modules never do)
     env = environment(dev)
     hs = hashes(paper, config, seed_list, env)
     out = Outcome(paper, "ran", scale=scale, results_dir=results_dir)
-    if not force:
-        try:
-            old = load_record(results_dir, paper.key)
-        except ResultError:
-            old = None
-        if old is not None and old.hash == hs["all"]:
-            out.status, out.record = "cached", old
-            out.path = results_dir / paper.key / "result.json"
-            return out
+    if not force and stored is not None and stored.hash == hs["all"]:
+        out.status, out.record = "cached", stored
+        out.path = results_dir / paper.key / "result.json"
+        return out
+    history: list[dict[str, Any]] = []
+    if committed:
+        guard.refuse_exploration_seeds(paper, seed_list)
+        guard.refuse_dirty(paper)
+        history = guard.history_for(paper, stored, seed_list, revise)
     if scale == "paper" and dev.type == "cpu":
         log(
             f"warning: {paper.key}: scale 'paper' uses the paper's sizes and is meant for a GPU; "
@@ -168,7 +178,7 @@ def run_paper(
         "command": rerun_command(paper.key, args),
         "code_files": [code_name(f, paper) for f in files],
     }
-    record = Record(paper.key, hs["all"], hs, provenance, results)
+    record = Record(paper.key, hs["all"], hs, provenance, results, history=history)
     for r in results.values():
         r.provenance, r.hash = provenance, hs["all"]
     out.path = save_record(record, results_dir)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from repro.claims import Claim, Record, Result, ResultError, load_record
+from repro.claims import Claim, Record, Result, ResultError, load_audit, load_record
 from repro.run.discover import Paper, committed_dir, discover
 from repro.run.provenance import stale_reason
 
@@ -22,11 +22,38 @@ class ClaimState:
     record: Record | None
     result: Result | None  # None: no stored result for this claim
     stale: str | None  # why the stored result is stale, None when current (or absent)
-    error: str = ""  # the stored result could not be read
+    error: str = ""  # the stored result (or its audit) could not be read
+    audit: Result | None = None  # the latest replication on fresh seeds (`repro audit`)
+    audit_record: Record | None = None
+    audit_stale: str | None = None  # why the replication no longer matches the code/config
 
     @property
     def specified(self) -> bool:
         return self.claim.criterion is not None
+
+    @property
+    def kind(self) -> str:
+        return self.claim.kind
+
+    @property
+    def replicated(self) -> bool | None:
+        """Whether the replication gave the confirmation's verdict (None: no replication)."""
+        if self.claim.is_check or not self.specified or self.audit is None or not self.result:
+            return None
+        return self.audit.verdict == self.result.verdict
+
+    def replication(self) -> str:
+        """One line: "replicated on 5 fresh seeds", "did not replicate (...)", "not audited";
+        "" for a check (deterministic: nothing to replicate)."""
+        if self.claim.is_check or not self.specified or self.result is None:
+            return ""
+        if self.audit is None or self.audit_record is None:
+            return "not audited yet"
+        n = len(self.audit_record.provenance.get("seeds", []))
+        stale = " (stale)" if self.audit_stale else ""
+        if self.replicated:
+            return f"replicated on {n} fresh seeds{stale}"
+        return f"did not replicate: {self.audit.verdict} on {n} fresh seeds{stale}"
 
 
 def states(
@@ -49,7 +76,13 @@ def paper_states(paper: Paper, results: Path) -> list[ClaimState]:
         error = ""
     except ResultError as exc:
         record, error = None, str(exc)
+    try:
+        audits = load_audit(results, paper.key)
+    except ResultError as exc:
+        audits, error = [], error or str(exc)
+    audit = audits[-1] if audits else None
     stale = stale_reason(paper, record) if record is not None else None
+    audit_stale = stale_reason(paper, audit) if audit is not None else None
     return [
         ClaimState(
             paper,
@@ -58,6 +91,9 @@ def paper_states(paper: Paper, results: Path) -> list[ClaimState]:
             record.results.get(c.id) if record else None,
             stale,
             error,
+            audit.results.get(c.id) if audit else None,
+            audit,
+            audit_stale,
         )
         for c in paper.claims
     ]

@@ -7,7 +7,8 @@ no discovery, no hashing here):
     claims_html(key, site, page_url)       every claim of one paper (`{{ claims KEY }}`), or a
                                            "no reproduction yet" note when repro/KEY.py is absent
     claim_html(claim_id, site, page_url)   one claim (`{{ claim ID }}`); UnknownClaimError else
-    board_html(site, page_url)             the table of every claim (`{{ claims_board }}`)
+    board_html(site, page_url)             the table of every claim (`{{ claims_board }}`,
+                                           in repro.site.board)
 
 `page_url` is the page's URL relative to the site root (MkDocs' `page.url`: "" for the home page,
 "papers/bai2018tcn/" with directory URLs); figure and page links are made relative to it, so the
@@ -30,12 +31,12 @@ from pathlib import Path
 from repro.claims import Verdict, fmt
 from repro.run.discover import Paper
 from repro.run.states import ClaimState, paper_states
+from repro.site.details import esc, history, provenance, replication_row
 
 __all__ = [
     "BlockError",
     "SiteStates",
     "UnknownClaimError",
-    "board_html",
     "claim_html",
     "claims_html",
     "collect",
@@ -60,17 +61,16 @@ _ADMONITION = {
     Verdict.NOT_REPRODUCED: "failure",
     Verdict.INCONCLUSIVE: "warning",
     Verdict.FAILED: "danger",
+    Verdict.HOLDS: "success",
+    Verdict.FAILS: "failure",
 }
-_UNSPECIFIED = "not yet specified"
-_NOT_RUN = "not run yet"
-_NO_VERDICT = "no verdict"
+KIND_LABEL = {"check": "check", "reproduction": "reproduction"}
+UNSPECIFIED = "not yet specified"
+NOT_RUN = "not run yet"
+NO_VERDICT = "no verdict"
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def _relurl(target: str, page_url: str) -> str:
+def relurl(target: str, page_url: str) -> str:
     """`target` (a path from the site root) relative to the page at `page_url`."""
     path, _, frag = target.partition("#")
     base = page_url if page_url.endswith("/") or not page_url else posixpath.dirname(page_url)
@@ -80,7 +80,7 @@ def _relurl(target: str, page_url: str) -> str:
     return rel + (f"#{frag}" if frag else "")
 
 
-def _page_target(key: str, page_url: str) -> str:
+def page_target(key: str, page_url: str) -> str:
     """The paper page of `key`, in the URL style the current page uses."""
     return f"papers/{key}.html" if page_url.endswith(".html") else f"papers/{key}/"
 
@@ -90,34 +90,47 @@ def anchor(claim_id: str) -> str:
     return "claim-" + claim_id.replace(".", "-")
 
 
-def _status(s: ClaimState) -> tuple[str, str]:
+def status(s: ClaimState) -> tuple[str, str]:
     """(label, admonition type) for a claim's state."""
     if not s.specified:
-        return _UNSPECIFIED, "abstract"
+        return UNSPECIFIED, "abstract"
     if s.result is None:
-        return _NOT_RUN, "info"
+        return NOT_RUN, "info"
     if s.result.verdict is None:
-        return _NO_VERDICT, "info"
+        return NO_VERDICT, "info"
     return str(s.result.verdict), _ADMONITION[s.result.verdict]
 
 
-def _badge(label: str) -> str:
+def badge(label: str) -> str:
     mod = label.replace(" ", "-")
-    return f'<span class="sn-badge sn-badge--{_e(mod)}">{_e(label)}</span>'
+    return f'<span class="sn-badge sn-badge--{esc(mod)}">{esc(label)}</span>'
 
 
-def _stale_badge(s: ClaimState) -> str:
+def stale_badge(s: ClaimState) -> str:
     if s.result is None or not s.stale:
         return ""
-    return f'<span class="sn-badge sn-badge--stale" title="{_e(s.stale)}">stale</span>'
+    return f'<span class="sn-badge sn-badge--stale" title="{esc(s.stale)}">stale</span>'
 
 
-def _scale_badge(s: ClaimState) -> str:
+def scale_badge(s: ClaimState) -> str:
     scale = s.result.provenance.get("scale") if s.result else None
     if not scale or scale == "full":
         return ""
     title = "not the full-scale run"
-    return f'<span class="sn-badge sn-badge--scale" title="{title}">{_e(scale)}</span>'
+    return f'<span class="sn-badge sn-badge--scale" title="{title}">{esc(scale)}</span>'
+
+
+def kind_badge(s: ClaimState) -> str:
+    kind = KIND_LABEL[s.claim.kind]
+    return f'<span class="sn-badge sn-badge--kind sn-badge--{kind}">{kind}</span>'
+
+
+def replication_badge(s: ClaimState) -> str:
+    text = s.replication()
+    if not text:
+        return ""
+    mod = {True: "replicated", False: "not-replicated", None: "not-audited"}[s.replicated]
+    return f'<span class="sn-badge sn-badge--{mod}">{esc(text)}</span>'
 
 
 def _figure_url(s: ClaimState, file: str, page_url: str, results: Path, docs: Path) -> str:
@@ -125,62 +138,38 @@ def _figure_url(s: ClaimState, file: str, page_url: str, results: Path, docs: Pa
         rel = (results / s.paper.key / file).resolve().relative_to(docs.resolve()).as_posix()
     except ValueError:
         raise ValueError(f"results dir {results} is outside the docs dir {docs}") from None
-    return _relurl(rel, page_url)
+    return relurl(rel, page_url)
 
 
 def _arms(s: ClaimState) -> str:
     assert s.result is not None
     items = []
     for arm, summary in s.result.summary.items():
-        items.append(f"<li><strong>{_e(arm)}</strong>: {_e(summary.text())}</li>")
+        items.append(f"<li><strong>{esc(arm)}</strong>: {esc(summary.text())}</li>")
     return f'<ul class="sn-arms">{"".join(items)}</ul>' if items else "no values"
-
-
-def _provenance(s: ClaimState) -> str:
-    assert s.result is not None and s.record is not None
-    p = s.result.provenance
-    dirty = p.get("dirty")
-    commit = str(p.get("commit", "unknown"))[:12] + (" (uncommitted changes)" if dirty else "")
-    rows = [
-        ("date", p.get("date", "?")),
-        ("commit", commit),
-        ("scale", p.get("scale", "?")),
-        ("seeds", ", ".join(map(str, p.get("seeds", [])))),
-        ("device", p.get("device", "?")),
-        ("torch", p.get("torch", "?")),
-        ("wall time", f"{fmt(p.get('wall_time_s'), 3)} s"),
-        ("hash", s.record.hash),
-    ]
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    config = json.dumps(p.get("config", {}), indent=1)
-    body += f"<tr><th>config</th><td><pre><code>{_e(config)}</code></pre></td></tr>"
-    if p.get("overrides"):
-        body += f"<tr><th>overrides</th><td>{_e(json.dumps(p['overrides']))}</td></tr>"
-    return (
-        '<details class="info sn-provenance"><summary>Provenance</summary>'
-        f'<table class="sn-provenance-table"><tbody>{body}</tbody></table></details>'
-    )
 
 
 def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
     c = s.claim
     if s.error:  # an unreadable result.json fails the build, naming the file
         raise BlockError(s.error)
-    label, kind = _status(s)
+    label, kind = status(s)
     classes = f"admonition {kind} sn-claim sn-claim--{label.replace(' ', '-')}"
     if s.result is not None and s.stale:
         classes += " sn-claim--stale"
     title = (
-        f'<p class="admonition-title">{_badge(label)}{_stale_badge(s)}{_scale_badge(s)} '
-        f'<code class="sn-claim-id">{_e(c.id)}</code></p>'
+        f'<p class="admonition-title">{kind_badge(s)}{badge(label)}{replication_badge(s)}'
+        f'{stale_badge(s)}{scale_badge(s)} <code class="sn-claim-id">{esc(c.id)}</code></p>'
     )
     rows = [
-        ("Claim", _e(c.statement)),
-        ("Paper", f'{_e(c.paper_value)} <span class="sn-where">({_e(c.where)})</span>'),
-        ("Metric", _e(c.metric)),
+        ("Claim", esc(c.statement)),
+        ("Paper", f'{esc(c.paper_value)} <span class="sn-where">({esc(c.where)})</span>'),
+        ("Metric", esc(c.metric)),
     ]
+    if c.setup:
+        rows.append(("Setup", f"paper | ours: {esc(c.setup)}"))
     if c.criterion is not None:
-        rows.append(("Pass if", f"{_e(c.criterion.describe())} <em>(fixed before the run)</em>"))
+        rows.append(("Pass if", f"{esc(c.criterion.describe())} <em>(fixed before the run)</em>"))
     else:
         rows.append(
             (
@@ -193,15 +182,27 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
     if s.result is not None:
         rows.append(("Ours", _arms(s)))
         if s.result.detail and c.criterion is not None:
-            lines = "".join(f"<li>{_e(line)}</li>" for line in s.result.detail.splitlines())
+            lines = "".join(f"<li>{esc(line)}</li>" for line in s.result.detail.splitlines())
             rows.append(("Why", f'<ul class="sn-detail">{lines}</ul>'))
+        if s.audit is not None and s.audit_record is not None:
+            rows.append(("Replication", replication_row(s)))
         if s.result.notes:
-            rows.append(("Notes", "<br>".join(_e(n) for n in s.result.notes)))
+            rows.append(("Notes", "<br>".join(esc(n) for n in s.result.notes)))
+    reg = s.paper.registration
+    if reg is not None and not c.is_check:
+        text = (
+            f"explored on seeds {', '.join(map(str, reg.exploration)) or 'none'}; confirmed on "
+            f"seeds {', '.join(map(str, reg.confirmation))}"
+        )
+        rows.append(("Registered", esc(text) + (f"<br>{esc(reg.note)}" if reg.note else "")))
+    revised = [h for h in (s.record.history if s.record else []) if h["claim_id"] == c.id]
+    if revised:
+        rows.append(("History", history(revised)))
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     parts.append(f'<table class="sn-claim-table"><tbody>{table}</tbody></table>')
     if s.result is not None and s.stale:
         parts.append(
-            f'<p class="sn-stale-note"><strong>Stale:</strong> {_e(s.stale)}; the numbers above '
+            f'<p class="sn-stale-note"><strong>Stale:</strong> {esc(s.stale)}; the numbers above '
             "come from the code as it was then.</p>"
         )
     if s.result is None:
@@ -211,17 +212,18 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
             url = _figure_url(s, f["file"], page_url, results, docs)
             cap = f.get("caption", "")
             parts.append(
-                f'<figure class="sn-figure"><img src="{_e(url)}" alt="{_e(cap or c.id)}" '
-                f'loading="lazy"><figcaption>{_e(cap)}</figcaption></figure>'
+                f'<figure class="sn-figure"><img src="{esc(url)}" alt="{esc(cap or c.id)}" '
+                f'loading="lazy"><figcaption>{esc(cap)}</figcaption></figure>'
             )
-        parts.append(_provenance(s))
+        parts.append(provenance(s))
     command = (
         s.result.provenance.get("command") if s.result is not None else None
     ) or f"nox -s repro -- {s.paper.key}"
     parts.append(
-        f'<p class="sn-rerun">Rerun: <code>{_e(command)}</code> · on other seeds: '
-        f"<code>python -m repro run {_e(s.paper.key)} --seeds 7,8,9</code> "
-        "(written to scratch/, not over this result)</p>"
+        f'<p class="sn-rerun">Rerun: <code>{esc(command)}</code> · replicate on fresh seeds: '
+        f"<code>python -m repro audit {esc(s.paper.key)}</code> · on seeds of your own: "
+        f"<code>python -m repro run {esc(s.paper.key)} --seeds 7,8,9</code> (written to "
+        "scratch/, not over this result)</p>"
     )
     return f'<div class="{classes}" id="{anchor(c.id)}">{title}{"".join(parts)}</div>'
 
@@ -256,7 +258,7 @@ def claims_html(key: str, site: SiteStates, page_url: str) -> str:
         return (
             '<div class="admonition info sn-claims-none">'
             '<p class="admonition-title">No reproduction yet</p>'
-            f"<p>No module <code>repro/{_e(key)}.py</code> reproduces a claim of this paper "
+            f"<p>No module <code>repro/{esc(key)}.py</code> reproduces a claim of this paper "
             "yet. When one exists, its claims, our measured values and verdicts appear "
             "here.</p></div>"
         )
@@ -272,48 +274,4 @@ def claim_html(claim_id: str, site: SiteStates, page_url: str) -> str:
     known = ", ".join(s.claim.id for ss in site.by_key.values() for s in ss) or "none"
     raise UnknownClaimError(
         f"unknown claim id '{claim_id}': no module in repro/ defines it (known: {known})"
-    )
-
-
-def _ours_short(s: ClaimState, limit: int = 3) -> str:
-    if s.result is None:
-        return "–"
-    items = list(s.result.summary.items())
-    shown = [f"{_e(arm)}: {_e(summary.text())}" for arm, summary in items[:limit]]
-    if len(items) > limit:
-        shown.append(f"… {len(items) - limit} more")
-    return "<br>".join(shown) or "–"
-
-
-def board_html(site: SiteStates, page_url: str) -> str:
-    """A table of every claim: paper, claim, verdict, paper value, ours, last run, stale marker."""
-    rows, counts = [], Counter()
-    for key, paper_claims in site.by_key.items():
-        for s in paper_claims:
-            label, _kind = _status(s)
-            counts[label] += 1
-            page = _relurl(_page_target(key, page_url), page_url)
-            date = str(s.result.provenance.get("date", ""))[:10] if s.result else "–"
-            rows.append(
-                "<tr>"
-                f'<td><a href="{_e(page)}">{_e(site.labels.get(key, key))}</a></td>'
-                f'<td><a href="{_e(page)}#{anchor(s.claim.id)}" title="{_e(s.claim.statement)}">'
-                f"{_e(s.claim.slug)}</a></td>"
-                f"<td>{_badge(label)}{_stale_badge(s)}{_scale_badge(s)}</td>"
-                f"<td>{_e(s.claim.paper_value)}</td>"
-                f"<td>{_ours_short(s)}</td>"
-                f"<td>{_e(date)}</td>"
-                "</tr>"
-            )
-    if not rows:
-        return '<p class="sn-board-empty">No claims yet.</p>'
-    order = [str(v) for v in Verdict] + [_NO_VERDICT, _NOT_RUN, _UNSPECIFIED]
-    tally = ", ".join(f"{counts[k]} {k}" for k in order if counts[k])
-    head = "".join(
-        f"<th>{h}</th>" for h in ("Paper", "Claim", "Verdict", "Paper says", "Ours", "Last run")
-    )
-    return (
-        f'<div class="sn-board"><p class="sn-board-tally">{len(rows)} claims: {_e(tally)}.</p>'
-        f'<table class="sn-board-table"><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from IPython.display import SVG, Markdown, display
 
-from repro.claims import fmt, load_all
+from repro.claims import load_all
 from repro.kit.figures import PALETTE, new_figure, to_svg
 
 root = Path.cwd()
@@ -51,27 +51,37 @@ print(f"{len(results)} claims with results, from {len(records)} papers: {', '.jo
     (
         "code",
         """\
-rows = ["| claim | verdict | ours | scale | run |", "|---|---|---|---|---|"]
+rows = ["| claim | kind | verdict | ours | scale | run |", "|---|---|---|---|---|---|"]
 for rec in records.values():
     for r in rec.results.values():
         ours = "<br>".join(f"{arm}: {s.text()}" for arm, s in r.summary.items())
         verdict = r.verdict or "not yet specified"
         date = rec.provenance.get("date", "")[:10]
-        rows.append(f"| `{r.claim_id}` | {verdict} | {ours} | {rec.provenance.get('scale')} "
-                    f"| {date} |")
+        rows.append(f"| `{r.claim_id}` | {r.kind} | {verdict} | {ours} "
+                    f"| {rec.provenance.get('scale')} | {date} |")
 display(Markdown("\\n".join(rows)))""",
     ),
-    ("markdown", "## Verdicts"),
+    (
+        "markdown",
+        "## Verdicts\n\nChecks (exact or deterministic: hold or fail) and reproductions "
+        "(experimental outcomes that could come out either way) are counted apart.",
+    ),
     (
         "code",
         """\
-order = ["reproduced", "not reproduced", "inconclusive", "failed", "not yet specified"]
-colours = ["#009E73", "#D55E00", "#E69F00", "#CC79A7", "#999999"]
-counts = Counter(str(r.verdict or "not yet specified") for r in results)
-fig, (ax,) = new_figure(width=5.5, height=2.4)
-ax.barh(order[::-1], [counts[v] for v in order[::-1]], color=colours[::-1])
-ax.set_xlabel("claims")
-ax.xaxis.get_major_locator().set_params(integer=True)
+kinds = {
+    "reproduction": (["reproduced", "not reproduced", "inconclusive", "failed"],
+                     ["#009E73", "#D55E00", "#E69F00", "#CC79A7"]),
+    "check": (["holds", "fails", "failed"], ["#009E73", "#D55E00", "#CC79A7"]),
+}
+fig, axes = new_figure(width=8.0, height=2.4, ncols=2)
+for ax, (kind, (order, colours)) in zip(axes, kinds.items()):
+    counts = Counter(str(r.verdict or "not yet specified") for r in results if r.kind == kind)
+    print(f"{kind}s: {sum(counts.values())}: " + ", ".join(f"{counts[v]} {v}" for v in order))
+    ax.barh(order[::-1], [counts[v] for v in order[::-1]], color=colours[::-1])
+    ax.set_title(f"{kind}s", fontsize=9)
+    ax.set_xlabel("claims")
+    ax.xaxis.get_major_locator().set_params(integer=True)
 display(SVG(to_svg(fig)))""",
     ),
     (

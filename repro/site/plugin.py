@@ -32,7 +32,7 @@ from mkdocs.utils import get_relative_url
 
 from repro.run.discover import discover
 from repro.run.errors import ReproError
-from repro.site import blocks, joins
+from repro.site import blocks, board, joins
 from repro.site.bib import BibError, Bibliography, Entry, load_bibliography
 from repro.site.checks import result_findings
 
@@ -196,7 +196,7 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
             if name == "claim":
                 return blocks.claim_html(arg, self.site, page.url)
             if name == "claims_board":
-                return blocks.board_html(self.site, page.url)
+                return board.board_html(self.site, page.url)
         except blocks.BlockError as exc:
             raise PluginError(f"docs/{page.file.src_path}: {exc}") from None
         raise PluginError(f"docs/{page.file.src_path}: unknown directive '{m.group(1)}'")

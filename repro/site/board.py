@@ -1,0 +1,95 @@
+"""Site room, the claims board: one row per claim, checks and reproductions counted apart.
+
+A pure function of the claim states the build computed once (repro.site.blocks.SiteStates).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from repro.claims import Verdict
+from repro.run.states import ClaimState
+from repro.site.blocks import (
+    NO_VERDICT,
+    NOT_RUN,
+    UNSPECIFIED,
+    SiteStates,
+    anchor,
+    badge,
+    esc,
+    kind_badge,
+    page_target,
+    relurl,
+    replication_badge,
+    scale_badge,
+    stale_badge,
+    status,
+)
+
+
+def ours_short(s: ClaimState, limit: int = 3) -> str:
+    if s.result is None:
+        return "–"
+    items = list(s.result.summary.items())
+    shown = [f"{esc(arm)}: {esc(summary.text())}" for arm, summary in items[:limit]]
+    if len(items) > limit:
+        shown.append(f"… {len(items) - limit} more")
+    return "<br>".join(shown) or "–"
+
+
+def tally(states: list[ClaimState]) -> str:
+    """One line counting checks and reproductions apart, each by verdict, and replications."""
+    counts: dict[str, Counter] = {"check": Counter(), "reproduction": Counter()}
+    replication: Counter = Counter()
+    for s in states:
+        counts[s.kind][status(s)[0]] += 1
+        if s.kind == "reproduction" and s.result is not None and s.specified:
+            replication[{True: "replicated", False: "did not replicate"}.get(
+                s.replicated, "not audited")] += 1
+    order = [str(v) for v in Verdict] + [NO_VERDICT, NOT_RUN, UNSPECIFIED]
+    parts = []
+    for kind, plural in (("check", "checks"), ("reproduction", "reproductions")):
+        c = counts[kind]
+        if c:
+            inner = ", ".join(f"{c[k]} {k}" for k in order if c[k])
+            total = sum(c.values())
+            parts.append(f"{total} {plural if total != 1 else kind} ({inner})")
+    rep = ", ".join(f"{replication[k]} {k}" for k in ("replicated", "did not replicate",
+                                                       "not audited") if replication[k])
+    return "; ".join(parts) + (f". Replication of the reproductions: {rep}" if rep else "")
+
+
+def board_html(site: SiteStates, page_url: str) -> str:
+    """A table of every claim: paper, claim, kind, verdict and replication, paper value, ours,
+    last run; above it, the counts of checks and reproductions apart."""
+    rows, every = [], []
+    for key, paper_claims in site.by_key.items():
+        for s in paper_claims:
+            label, _kind = status(s)
+            every.append(s)
+            page = relurl(page_target(key, page_url), page_url)
+            date = str(s.result.provenance.get("date", ""))[:10] if s.result else "–"
+            rows.append(
+                "<tr>"
+                f'<td><a href="{esc(page)}">{esc(site.labels.get(key, key))}</a></td>'
+                f'<td><a href="{esc(page)}#{anchor(s.claim.id)}" title="{esc(s.claim.statement)}">'
+                f"{esc(s.claim.slug)}</a></td>"
+                f"<td>{kind_badge(s)}</td>"
+                f"<td>{badge(label)}{replication_badge(s)}{stale_badge(s)}{scale_badge(s)}</td>"
+                f"<td>{esc(s.claim.paper_value)}</td>"
+                f"<td>{ours_short(s)}</td>"
+                f"<td>{esc(date)}</td>"
+                "</tr>"
+            )
+    if not rows:
+        return '<p class="sn-board-empty">No claims yet.</p>'
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("Paper", "Claim", "Kind", "Verdict", "Paper says", "Ours", "Last run")
+    )
+    return (
+        f'<div class="sn-board"><p class="sn-board-tally">{len(rows)} claims: '
+        f"{esc(tally(every))}.</p>"
+        f'<table class="sn-board-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
