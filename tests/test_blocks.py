@@ -114,12 +114,15 @@ def test_board_lists_every_claim_with_links(ran):
     html = board.board_html(site_of(ran), "")
     assert (
         "2 claims: 2 reproductions (1 reproduced, 1 not yet specified). "
-        "Replication of the reproductions: 1 not audited."
-        in html
+        "Replication of the reproductions: 1 not audited." in html
     )
     assert f'href="papers/{KEY}/#claim-fake2020paper-works"' in html
     assert ">Doe, 2020</a>" in html  # author-year label from refs.bib
-    assert html.count("<tr>") == 3  # header + two claims
+    assert html.count("<tr>") == 1 and html.count("<tr data-kind=") == 2  # header + two claims
+    # Filters for the kinds and the verdicts present, for the board's script to act on.
+    for value in ("check", "reproduction", "reproduced", "not yet specified"):
+        assert f'data-value="{value}"' in html
+    assert 'data-verdict="reproduced"' in html and 'data-replication="not-audited"' in html
     nested = board.board_html(site_of(ran), "notebooks/")
     assert f'href="../papers/{KEY}/#claim-fake2020paper-works"' in nested
 
@@ -128,3 +131,33 @@ def test_text_is_escaped(tmp_path):
     make_project(tmp_path, MODULE.replace("Table 1", "<script>alert(1)</script>"))
     html = blocks.claims_html(KEY, site_of(tmp_path), "")
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_claim_block_reads_at_a_glance(ran):
+    """One verdict line; "paper | ours"; the criterion; a dot-and-interval figure with the
+    thresholds drawn; everything else folded away in Details."""
+    html = blocks.claim_html("fake2020paper.works", site_of(ran), f"papers/{KEY}/")
+    title = html.split('<p class="admonition-title">')[1].split("</p>")[0]
+    assert "sn-badge--reproduction" in title and "sn-badge--reproduced" in title
+    assert "not audited yet" in title  # the replication, on the same line
+    compare = html.split('<table class="sn-compare">')[1].split("</table>")[0]
+    assert "<th>paper</th><th>ours</th>" in compare and "loss 0.01 vs divergence" in compare
+    svg = html.split('<svg class="sn-dots"')[1].split("</svg>")[0]
+    assert svg.count('class="sn-dots-threshold"') == 1  # good < 1 (bad has no axis: below)
+    assert svg.count('class="sn-dots-mean"') == 1
+    assert "diverged (NaN/inf) on all 5 seeds" in svg  # "bad", shown, not dropped
+    details = html.split('<details class="sn-details">')[1]
+    assert "Per seed (0, 1, 2, 3, 4)" in details and "Provenance" in details
+    assert "Registered" in details and "explored on seeds 7, 8" in details
+    assert html.index('<details class="sn-details">') > html.index('<svg class="sn-dots"')
+
+
+def test_dots_use_a_log_axis_for_values_spanning_decades():
+    from repro.claims import Claim, Result, below
+    from repro.site.dots import dots_svg
+
+    claim = Claim("x2020y.c", "s", "p", "w", "m", below("tcn", 0.05), domain="nonnegative")
+    result = Result("x2020y.c", {"tcn": [1e-5, 2e-4, 3e-3]})
+    result.finish(claim)
+    svg = dots_svg(claim, result)
+    assert "(log)" in svg and "&lt; 0.05" in svg

@@ -146,6 +146,44 @@ def test_dark_mode_toggle(browser_page, base_url):
     )
 
 
+def test_a_claim_block_reads_at_a_glance(browser_page, base_url):
+    """What a reader sees first: the verdict line, "paper | ours", the criterion, the dot-and-
+    interval figure; the per-seed values and provenance stay folded until opened."""
+    browser_page.goto(base_url + "papers/bai2018tcn/")
+    block = browser_page.locator("#claim-bai2018tcn-copy-memory")
+    block.scroll_into_view_if_needed()
+    title = block.locator(".admonition-title")
+    assert "reproduction" in title.inner_text()
+    assert block.locator("table.sn-compare").is_visible()
+    assert block.locator("svg.sn-dots").is_visible()
+    details = block.locator("details.sn-details")
+    assert not details.locator("table.sn-provenance-table").is_visible()
+    shot(browser_page, "claim-block")
+    details.locator("> summary").click()
+    assert details.locator("text=Per seed").first.is_visible()
+
+
+def test_the_board_filters_by_verdict_and_sorts(browser_page, base_url):
+    browser_page.goto(base_url)
+    board = browser_page.locator(".sn-board")
+    board.scroll_into_view_if_needed()
+    rows = board.locator("tbody tr")
+    total = rows.count()
+    assert total >= 10
+    board.locator("button.sn-filter[data-field='kind'][data-value='check']").click()
+    visible = [rows.nth(i).is_visible() for i in range(total)]
+    checks = board.locator("tbody tr[data-kind='check']").count()
+    assert sum(visible) == checks and 0 < checks < total
+    shot(browser_page, "board-filtered")
+    board.locator("button.sn-filter[data-field='']").click()
+    assert all(rows.nth(i).is_visible() for i in range(total))
+    first = rows.first.inner_text()
+    board.locator("thead th").nth(1).click()
+    board.locator("thead th").nth(1).click()  # descending
+    assert rows.first.inner_text() != first or total == 1
+    shot(browser_page, "board")
+
+
 def test_no_request_left_127_0_0_1_and_no_script_errors(browser_page):
     assert browser_page.outside == []
     assert browser_page.js_errors == []

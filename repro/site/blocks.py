@@ -20,10 +20,7 @@ project's `sn-` classes (styled in docs/stylesheets/claims.css).
 
 from __future__ import annotations
 
-import html
-import json
 import posixpath
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +29,7 @@ from repro.claims import Verdict, fmt
 from repro.run.discover import Paper
 from repro.run.states import ClaimState, paper_states
 from repro.site.details import esc, history, provenance, replication_row
+from repro.site.dots import dots_svg
 
 __all__ = [
     "BlockError",
@@ -149,41 +147,56 @@ def _arms(s: ClaimState) -> str:
     return f'<ul class="sn-arms">{"".join(items)}</ul>' if items else "no values"
 
 
-def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
+def _setup(text: str) -> tuple[str, str]:
+    """("paper: T = 1000 | ours: T = 100") -> ("T = 1000", "T = 100")."""
+    paper, _, ours = text.partition("|")
+    return paper.strip().removeprefix("paper:").strip(), ours.strip().removeprefix("ours:").strip()
+
+
+def _compare(s: ClaimState) -> str:
+    """The "paper | ours" table: what the paper found, what we found, and the setup gap."""
     c = s.claim
-    if s.error:  # an unreadable result.json fails the build, naming the file
-        raise BlockError(s.error)
-    label, kind = status(s)
-    classes = f"admonition {kind} sn-claim sn-claim--{label.replace(' ', '-')}"
-    if s.result is not None and s.stale:
-        classes += " sn-claim--stale"
-    title = (
-        f'<p class="admonition-title">{kind_badge(s)}{badge(label)}{replication_badge(s)}'
-        f'{stale_badge(s)}{scale_badge(s)} <code class="sn-claim-id">{esc(c.id)}</code></p>'
-    )
-    rows = [
-        ("Claim", esc(c.statement)),
-        ("Paper", f'{esc(c.paper_value)} <span class="sn-where">({esc(c.where)})</span>'),
-        ("Metric", esc(c.metric)),
-    ]
+    where = f' <span class="sn-where">({esc(c.where)})</span>'
+    ours = _arms(s) if s.result is not None else "<em>no stored result yet</em>"
+    rows = [f"<tr><th>result</th><td>{esc(c.paper_value)}{where}</td><td>{ours}</td></tr>"]
     if c.setup:
-        rows.append(("Setup", f"paper | ours: {esc(c.setup)}"))
-    if c.criterion is not None:
-        rows.append(("Pass if", f"{esc(c.criterion.describe())} <em>(fixed before the run)</em>"))
-    else:
-        rows.append(
-            (
-                "Pass if",
-                "<em>not yet specified: the criterion will be written before the claim is "
-                "judged, and no verdict is shown until then</em>",
-            )
+        paper_setup, our_setup = _setup(c.setup)
+        rows.append(f"<tr><th>setup</th><td>{esc(paper_setup)}</td><td>{esc(our_setup)}</td></tr>")
+    rows.append(f'<tr><th>metric</th><td colspan="2">{esc(c.metric)}</td></tr>')
+    head = "<thead><tr><th></th><th>paper</th><th>ours</th></tr></thead>"
+    return f'<table class="sn-compare">{head}<tbody>{"".join(rows)}</tbody></table>'
+
+
+def _criterion(s: ClaimState) -> str:
+    c = s.claim
+    if c.criterion is None:
+        return (
+            '<p class="sn-criterion"><strong>Pass if</strong> <em>not yet specified: the '
+            "criterion will be written before the claim is judged, and no verdict is shown "
+            "until then</em></p>"
         )
-    parts: list[str] = []
+    return (
+        f'<p class="sn-criterion"><strong>Pass if</strong> {esc(c.criterion.describe())} '
+        "<em>(fixed before the confirmation run)</em></p>"
+    )
+
+
+def _details(s: ClaimState) -> str:
+    """Everything else, folded: why, per-seed values, replication, notes, registration,
+    history, provenance."""
+    c = s.claim
+    rows = []
     if s.result is not None:
-        rows.append(("Ours", _arms(s)))
         if s.result.detail and c.criterion is not None:
             lines = "".join(f"<li>{esc(line)}</li>" for line in s.result.detail.splitlines())
             rows.append(("Why", f'<ul class="sn-detail">{lines}</ul>'))
+        seeds = s.result.provenance.get("seeds", [])
+        per_seed = "".join(
+            f"<li><strong>{esc(arm)}</strong>: {esc(', '.join(fmt(v) for v in vs))}</li>"
+            for arm, vs in s.result.values.items()
+        )
+        label = f"Per seed ({', '.join(map(str, seeds))})" if seeds else "Per seed"
+        rows.append((label, f'<ul class="sn-arms">{per_seed}</ul>'))
         if s.audit is not None and s.audit_record is not None:
             rows.append(("Replication", replication_row(s)))
         if s.result.notes:
@@ -199,15 +212,54 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
     if revised:
         rows.append(("History", history(revised)))
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
-    parts.append(f'<table class="sn-claim-table"><tbody>{table}</tbody></table>')
+    body = f'<table class="sn-claim-table"><tbody>{table}</tbody></table>' if rows else ""
+    if s.result is not None:
+        body += provenance(s)
+    command = (
+        s.result.provenance.get("command") if s.result is not None else None
+    ) or f"nox -s repro -- {s.paper.key}"
+    body += (
+        f'<p class="sn-rerun">Rerun: <code>{esc(command)}</code> · replicate on fresh seeds: '
+        f"<code>python -m repro audit {esc(s.paper.key)}</code> · on seeds of your own: "
+        f"<code>python -m repro run {esc(s.paper.key)} --seeds 7,8,9</code> (written to "
+        "scratch/, not over this result)</p>"
+    )
+    return (
+        '<details class="sn-details"><summary>Details: why, per-seed values, replication, '
+        f"registration, provenance, rerun</summary>{body}</details>"
+    )
+
+
+def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
+    """A claim at a glance: one verdict line, "paper | ours", the criterion, the dot-and-
+    interval figure and the run's figures; the rest folded in Details."""
+    c = s.claim
+    if s.error:  # an unreadable result.json fails the build, naming the file
+        raise BlockError(s.error)
+    label, kind = status(s)
+    classes = f"admonition {kind} sn-claim sn-claim--{label.replace(' ', '-')}"
+    if s.result is not None and s.stale:
+        classes += " sn-claim--stale"
+    title = (
+        f'<p class="admonition-title">{kind_badge(s)}{badge(label)}{replication_badge(s)}'
+        f'{stale_badge(s)}{scale_badge(s)} <code class="sn-claim-id">{esc(c.id)}</code></p>'
+    )
+    parts = [f'<p class="sn-statement">{esc(c.statement)}</p>', _compare(s), _criterion(s)]
     if s.result is not None and s.stale:
         parts.append(
-            f'<p class="sn-stale-note"><strong>Stale:</strong> {esc(s.stale)}; the numbers above '
+            f'<p class="sn-stale-note"><strong>Stale:</strong> {esc(s.stale)}; the numbers '
             "come from the code as it was then.</p>"
         )
     if s.result is None:
         parts.append('<p class="sn-missing">No stored result for this claim yet.</p>')
     else:
+        svg = dots_svg(c, s.result)
+        if svg:
+            parts.append(
+                f'<figure class="sn-figure sn-dots-figure">{svg}<figcaption>Each arm: seeds '
+                "(small dots), mean and 95% interval (large dot, bar), the criterion's "
+                "threshold (dashed); one axis per arm.</figcaption></figure>"
+            )
         for f in s.result.figures:
             url = _figure_url(s, f["file"], page_url, results, docs)
             cap = f.get("caption", "")
@@ -215,16 +267,7 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
                 f'<figure class="sn-figure"><img src="{esc(url)}" alt="{esc(cap or c.id)}" '
                 f'loading="lazy"><figcaption>{esc(cap)}</figcaption></figure>'
             )
-        parts.append(provenance(s))
-    command = (
-        s.result.provenance.get("command") if s.result is not None else None
-    ) or f"nox -s repro -- {s.paper.key}"
-    parts.append(
-        f'<p class="sn-rerun">Rerun: <code>{esc(command)}</code> · replicate on fresh seeds: '
-        f"<code>python -m repro audit {esc(s.paper.key)}</code> · on seeds of your own: "
-        f"<code>python -m repro run {esc(s.paper.key)} --seeds 7,8,9</code> (written to "
-        "scratch/, not over this result)</p>"
-    )
+    parts.append(_details(s))
     return f'<div class="{classes}" id="{anchor(c.id)}">{title}{"".join(parts)}</div>'
 
 

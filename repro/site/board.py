@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from repro.claims import Verdict
+from repro.claims import Verdict, fmt
 from repro.run.states import ClaimState
 from repro.site.blocks import (
     NO_VERDICT,
@@ -28,13 +28,35 @@ from repro.site.blocks import (
 
 
 def ours_short(s: ClaimState, limit: int = 3) -> str:
+    """Up to `limit` arms' means at 3 significant digits; every arm's interval in the tooltip."""
     if s.result is None:
         return "–"
     items = list(s.result.summary.items())
-    shown = [f"{esc(arm)}: {esc(summary.text())}" for arm, summary in items[:limit]]
+    shown = [f"{esc(arm)} {esc(fmt(m.mean))}" for arm, m in items[:limit]]
     if len(items) > limit:
-        shown.append(f"… {len(items) - limit} more")
-    return "<br>".join(shown) or "–"
+        shown.append(f"+{len(items) - limit}")
+    full = "; ".join(f"{arm}: {m.text()}" for arm, m in items)
+    return f'<span title="{esc(full)}">{" · ".join(shown) or "–"}</span>'
+
+
+def _short(text: str, width: int = 90) -> str:
+    cut = text if len(text) <= width else text[: width - 1].rstrip() + "…"
+    return f'<span title="{esc(text)}">{esc(cut)}</span>'
+
+
+def _filters(states: list[ClaimState]) -> str:
+    """Buttons that show only the rows of one kind, verdict or replication (repro-board.js)."""
+    seen = dict.fromkeys(status(s)[0] for s in states)
+    buttons = [("all", "", "")]
+    buttons += [(k + "s", "kind", k) for k in ("check", "reproduction")]
+    buttons += [(v, "verdict", v) for v in seen]
+    buttons += [("did not replicate", "replication", "not-replicated")]
+    html_buttons = "".join(
+        f'<button type="button" class="md-button sn-filter" data-field="{esc(f)}" '
+        f'data-value="{esc(v)}">{esc(label)}</button>'
+        for label, f, v in buttons
+    )
+    return f'<div class="sn-board-filters" role="group" aria-label="filter">{html_buttons}</div>'
 
 
 def tally(states: list[ClaimState]) -> str:
@@ -44,8 +66,9 @@ def tally(states: list[ClaimState]) -> str:
     for s in states:
         counts[s.kind][status(s)[0]] += 1
         if s.kind == "reproduction" and s.result is not None and s.specified:
-            replication[{True: "replicated", False: "did not replicate"}.get(
-                s.replicated, "not audited")] += 1
+            replication[
+                {True: "replicated", False: "did not replicate"}.get(s.replicated, "not audited")
+            ] += 1
     order = [str(v) for v in Verdict] + [NO_VERDICT, NOT_RUN, UNSPECIFIED]
     parts = []
     for kind, plural in (("check", "checks"), ("reproduction", "reproductions")):
@@ -54,8 +77,11 @@ def tally(states: list[ClaimState]) -> str:
             inner = ", ".join(f"{c[k]} {k}" for k in order if c[k])
             total = sum(c.values())
             parts.append(f"{total} {plural if total != 1 else kind} ({inner})")
-    rep = ", ".join(f"{replication[k]} {k}" for k in ("replicated", "did not replicate",
-                                                       "not audited") if replication[k])
+    rep = ", ".join(
+        f"{replication[k]} {k}"
+        for k in ("replicated", "did not replicate", "not audited")
+        if replication[k]
+    )
     return "; ".join(parts) + (f". Replication of the reproductions: {rep}" if rep else "")
 
 
@@ -69,14 +95,19 @@ def board_html(site: SiteStates, page_url: str) -> str:
             every.append(s)
             page = relurl(page_target(key, page_url), page_url)
             date = str(s.result.provenance.get("date", ""))[:10] if s.result else "–"
+            rep = {True: "replicated", False: "not-replicated", None: "not-audited"}
+            attrs = (
+                f'data-kind="{esc(s.kind)}" data-verdict="{esc(label)}" '
+                f'data-replication="{rep[s.replicated]}"'
+            )
             rows.append(
-                "<tr>"
+                f"<tr {attrs}>"
                 f'<td><a href="{esc(page)}">{esc(site.labels.get(key, key))}</a></td>'
                 f'<td><a href="{esc(page)}#{anchor(s.claim.id)}" title="{esc(s.claim.statement)}">'
                 f"{esc(s.claim.slug)}</a></td>"
                 f"<td>{kind_badge(s)}</td>"
                 f"<td>{badge(label)}{replication_badge(s)}{stale_badge(s)}{scale_badge(s)}</td>"
-                f"<td>{esc(s.claim.paper_value)}</td>"
+                f"<td>{_short(s.claim.paper_value)}</td>"
                 f"<td>{ours_short(s)}</td>"
                 f"<td>{esc(date)}</td>"
                 "</tr>"
@@ -89,7 +120,7 @@ def board_html(site: SiteStates, page_url: str) -> str:
     )
     return (
         f'<div class="sn-board"><p class="sn-board-tally">{len(rows)} claims: '
-        f"{esc(tally(every))}.</p>"
+        f"{esc(tally(every))}.</p>{_filters(every)}"
         f'<table class="sn-board-table"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )

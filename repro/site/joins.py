@@ -25,6 +25,7 @@ DIRECTIVES = {"claims", "claim", "claims_board", "bibliography"}
 FENCE_RE = re.compile(r"^( {0,3})(`{3,}|~{3,}).*?^\1\2[`~]*[ \t]*$", re.M | re.S)
 INLINE_CODE_RE = re.compile(r"(`+)(?!`).*?(?<!`)\1(?!`)", re.S)
 
+
 @dataclass(frozen=True)
 class Ref:
     """A citation key or a directive found in a source file."""

@@ -1,4 +1,4 @@
-"""Site room, the results notebook: docs/notebooks/results.ipynb, written and executed with nbclient.
+"""Site room, the results notebook: docs/notebooks/results.ipynb, written and run by nbclient.
 
 `python -m repro notebook` (a step of `nox -s repro`) regenerates the notebook and stores its
 outputs; the site build never executes it (mkdocs-jupyter runs with execute: false). The notebook

@@ -1,0 +1,110 @@
+"""Site room, the dot-and-interval figure of a claim block, as inline SVG (no matplotlib).
+
+One row per arm: every seed's value (small dots), the mean (a large dot) and its 95% interval
+(a bar), and the criterion's threshold for that arm where the criterion compares the arm with a
+number (a dashed tick, labelled). Each row has its own axis (arms of a claim measure different
+things: a loss, an accuracy, a difference), logarithmic when the values are positive and span
+more than two decades. The figure is drawn at build time from the stored result: no number in it
+is typed by hand, and nothing is retrained.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterator
+
+from repro.claims import AllOf, Band, Claim, Criterion, Result, fmt
+
+WIDTH, LABEL, ROW, PAD = 600, 170, 30, 14
+
+
+def thresholds(criterion: Criterion | None) -> Iterator[tuple[str, float, str]]:
+    """(arm, value, "<" or ">") for every part that compares an arm with a number."""
+    parts = criterion.parts if isinstance(criterion, AllOf) else (criterion,)
+    for p in parts:
+        if isinstance(p, Band):
+            for bound, sign in ((p.lo, ">"), (p.hi, "<")):
+                if isinstance(bound, int | float) and math.isfinite(bound):
+                    yield p.arm, float(bound), sign
+
+
+def _axis(points: list[float]) -> tuple[float, float, bool]:
+    """(lo, hi, log) covering every point, with a little room."""
+    pos = [p for p in points if p > 0]
+    log = len(pos) == len(points) and max(pos) / min(pos) > 100
+    if log:
+        lo, hi = math.log10(min(pos)), math.log10(max(pos))
+    else:
+        lo, hi = min(points), max(points)
+    if hi == lo:
+        lo, hi = lo - (abs(lo) or 1) * 0.5, hi + (abs(hi) or 1) * 0.5
+    room = (hi - lo) * 0.06
+    return lo - room, hi + room, log
+
+
+def dots_svg(claim: Claim, result: Result) -> str:
+    """The figure for one stored result ("" when no arm has a finite value)."""
+    marks = list(thresholds(claim.criterion))
+    rows, diverged = [], []
+    for arm, vs in result.values.items():
+        finite = [v for v in vs if math.isfinite(v)]
+        summary = result.summary.get(arm)
+        if finite and summary is not None:
+            rows.append((arm, finite, summary, [(v, s) for a, v, s in marks if a == arm]))
+        elif vs:
+            diverged.append((arm, len(vs)))
+    if not rows and not diverged:
+        return ""
+    height = PAD * 2 + ROW * (len(rows) + len(diverged))
+    out = [
+        f'<svg class="sn-dots" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
+        f'aria-label="each arm: seeds, mean and 95% interval, threshold">'
+    ]
+    for i, (arm, vals, s, ticks) in enumerate(rows):
+        y = PAD + ROW * i + ROW / 2
+        pts = vals + [t for t, _ in ticks]
+        if s.lo is not None and s.hi is not None and math.isfinite(s.lo):
+            pts += [s.lo, s.hi]
+        lo, hi, log = _axis(pts)
+
+        def x(v: float, lo: float = lo, hi: float = hi, log: bool = log) -> float:
+            v = math.log10(v) if log else v
+            return LABEL + (WIDTH - LABEL - 60) * (v - lo) / (hi - lo)
+
+        out.append(
+            f'<text x="{LABEL - 8}" y="{y + 4}" text-anchor="end" class="sn-dots-arm">'
+            f"{html.escape(arm)}</text>"
+            f'<line x1="{LABEL}" x2="{WIDTH - 60}" y1="{y}" y2="{y}" class="sn-dots-axis"/>'
+        )
+        for t, sign in ticks:
+            out.append(
+                f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{y - 11}" y2="{y + 11}" '
+                f'class="sn-dots-threshold"><title>pass if {html.escape(arm)} {html.escape(sign)} '
+                f"{fmt(t)}</title></line>"
+                f'<text x="{x(t):.1f}" y="{y - 12}" text-anchor="middle" '
+                f'class="sn-dots-label">{html.escape(sign)} {fmt(t)}</text>'
+            )
+        for v in vals:
+            out.append(f'<circle cx="{x(v):.1f}" cy="{y}" r="2.5" class="sn-dots-seed"/>')
+        if s.lo is not None and s.hi is not None and math.isfinite(s.lo):
+            out.append(
+                f'<line x1="{x(s.lo):.1f}" x2="{x(s.hi):.1f}" y1="{y}" y2="{y}" '
+                f'class="sn-dots-interval"/>'
+            )
+        if s.mean is not None:
+            out.append(
+                f'<circle cx="{x(s.mean):.1f}" cy="{y}" r="4.5" class="sn-dots-mean">'
+                f"<title>{html.escape(arm)}: {html.escape(s.text())}</title></circle>"
+                f'<text x="{WIDTH - 55}" y="{y + 4}" class="sn-dots-label">'
+                f"{fmt(s.mean)}{' (log)' if log else ''}</text>"
+            )
+    for j, (arm, n) in enumerate(diverged):
+        y = PAD + ROW * (len(rows) + j) + ROW / 2
+        out.append(
+            f'<text x="{LABEL - 8}" y="{y + 4}" text-anchor="end" class="sn-dots-arm">'
+            f'{html.escape(arm)}</text><text x="{LABEL}" y="{y + 4}" class="sn-dots-label">'
+            f"no finite value: diverged (NaN/inf) on all {n} seeds</text>"
+        )
+    out.append("</svg>")
+    return "".join(out)
