@@ -47,6 +47,7 @@ def test_bad_usage_exits_2_with_a_clear_message(project, capsys, args, message):
     assert not (project / "docs" / "results").exists()  # nothing ran
 
 
+@pytest.mark.slow  # a subprocess importing torch
 def test_the_module_entry_point_exits_2_on_an_unknown_key():
     proc = subprocess.run(
         [sys.executable, "-m", "repro", "run", "no_such_key"],

@@ -110,6 +110,7 @@ def test_new_paper_builds_and_says_what_to_fill_in(project: Path, tmp_path: Path
     assert "Traceback" not in test.stdout
 
 
+@pytest.mark.slow  # a subprocess per case, each importing torch (about 4 s)
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
