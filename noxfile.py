@@ -35,6 +35,14 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+def zensical(session: nox.Session) -> None:
+    """Build the site with Zensical into site/ (citations and claim blocks through the Markdown
+    extension repro.site.markdown; notebook pages are not rendered by Zensical yet)."""
+    _install(session, "docs", "zensical")
+    session.run("zensical", "build", *session.posargs, env=QUIET_ENV)
+
+
+@nox.session(default=False)
 def serve(session: nox.Session) -> None:
     """Build and serve the site on http://127.0.0.1:8000 with live reload."""
     _install(session, "docs")

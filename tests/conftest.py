@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -77,6 +78,36 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (ARTIFACTS / "mkdocs-build.log").write_text(f"{elapsed:.2f} s\n{proc.stdout}\n{proc.stderr}")
     assert proc.returncode == 0, f"strict build failed:\n{proc.stdout}\n{proc.stderr}"
     return site
+
+
+ZENSICAL_IGNORE = (".nox", ".git", "site", "test-artifacts", "scratch", ".cache", "__pycache__")
+
+
+@pytest.fixture(scope="session")
+def zensical_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real project built with Zensical (which runs no MkDocs plugins, only the Markdown
+    extension repro.site.markdown), in a copy of the project: Zensical writes to site_dir and
+    takes no output option."""
+    zensical = Path(sys.executable).parent / "zensical"
+    if not zensical.exists():
+        pytest.fail("zensical is not installed (the test dependency group has it)")
+    copy = tmp_path_factory.mktemp("zensical") / "project"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(*ZENSICAL_IGNORE))
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [str(zensical), "build"],
+        capture_output=True,
+        text=True,
+        cwd=copy,
+        env={**ENV, "PYTHONPATH": str(copy)},
+        timeout=600,
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "zensical-build.log").write_text(
+        f"{time.perf_counter() - start:.2f} s\n{proc.stdout}\n{proc.stderr}"
+    )
+    assert proc.returncode == 0, f"zensical build failed:\n{proc.stdout}\n{proc.stderr}"
+    return copy / "site"
 
 
 MINI_CONFIG = """\
@@ -171,7 +202,7 @@ TRAINING_PAPERS = {
 
 
 # Tests that use these fixtures run a paper at quick scale or build a site: the slow tier.
-SLOW_FIXTURES = {"quick_record", "built_site", "mini_project", "served_site"}
+SLOW_FIXTURES = {"quick_record", "built_site", "mini_project", "served_site", "zensical_site"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -184,6 +184,30 @@ def test_the_board_filters_by_verdict_and_sorts(browser_page, base_url):
     shot(browser_page, "board")
 
 
+def test_the_same_page_under_zensical(zensical_site, browser_page):
+    """Zensical runs no MkDocs plugin: the citation hover and the claim block come from the
+    Markdown extension (repro.site.markdown)."""
+    handler = functools.partial(QuietHandler, directory=str(zensical_site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        browser_page.goto(f"http://127.0.0.1:{port}/papers/bai2018tcn/")
+        cite = browser_page.locator("a.sn-cite[data-key='bai2018tcn']").first
+        card = browser_page.locator(".sn-cite-item", has=cite).first.locator(".sn-cite-card")
+        cite.scroll_into_view_if_needed()
+        cite.hover()
+        card.wait_for(state="visible", timeout=5000)
+        assert "Shaojie Bai" in card.inner_text()
+        block = browser_page.locator("#claim-bai2018tcn-copy-memory")
+        block.scroll_into_view_if_needed()
+        assert block.locator("svg.sn-dots").is_visible()
+        assert block.locator("img").first.evaluate("i => i.naturalWidth") > 0  # embedded figure
+        shot(browser_page, "zensical-claim-block")
+    finally:
+        server.shutdown()
+
+
 def test_no_request_left_127_0_0_1_and_no_script_errors(browser_page):
     assert browser_page.outside == []
     assert browser_page.js_errors == []

@@ -28,7 +28,14 @@ from pathlib import Path
 from repro.claims import Verdict, fmt
 from repro.run.discover import Paper
 from repro.run.states import ClaimState, paper_states
-from repro.site.details import esc, history, provenance, replication_row
+from repro.site.details import (
+    esc,
+    figure_url,
+    history,
+    provenance,
+    relurl,
+    replication_row,
+)
 from repro.site.dots import dots_svg
 
 __all__ = [
@@ -66,16 +73,6 @@ KIND_LABEL = {"check": "check", "reproduction": "reproduction"}
 UNSPECIFIED = "not yet specified"
 NOT_RUN = "not run yet"
 NO_VERDICT = "no verdict"
-
-
-def relurl(target: str, page_url: str) -> str:
-    """`target` (a path from the site root) relative to the page at `page_url`."""
-    path, _, frag = target.partition("#")
-    base = page_url if page_url.endswith("/") or not page_url else posixpath.dirname(page_url)
-    rel = posixpath.relpath(path or ".", base.rstrip("/") or ".")
-    if path.endswith("/") and not rel.endswith("/"):
-        rel += "/"
-    return rel + (f"#{frag}" if frag else "")
 
 
 def page_target(key: str, page_url: str) -> str:
@@ -129,14 +126,6 @@ def replication_badge(s: ClaimState) -> str:
         return ""
     mod = {True: "replicated", False: "not-replicated", None: "not-audited"}[s.replicated]
     return f'<span class="sn-badge sn-badge--{mod}">{esc(text)}</span>'
-
-
-def _figure_url(s: ClaimState, file: str, page_url: str, results: Path, docs: Path) -> str:
-    try:
-        rel = (results / s.paper.key / file).resolve().relative_to(docs.resolve()).as_posix()
-    except ValueError:
-        raise ValueError(f"results dir {results} is outside the docs dir {docs}") from None
-    return relurl(rel, page_url)
 
 
 def _arms(s: ClaimState) -> str:
@@ -230,7 +219,7 @@ def _details(s: ClaimState) -> str:
     )
 
 
-def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
+def _block(s: ClaimState, page_url: str, results: Path, docs: Path | None) -> str:
     """A claim at a glance: one verdict line, "paper | ours", the criterion, the dot-and-
     interval figure and the run's figures; the rest folded in Details."""
     c = s.claim
@@ -261,7 +250,7 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path) -> str:
                 "threshold (dashed); one axis per arm.</figcaption></figure>"
             )
         for f in s.result.figures:
-            url = _figure_url(s, f["file"], page_url, results, docs)
+            url = figure_url(s, f["file"], page_url, results, docs)
             cap = f.get("caption", "")
             parts.append(
                 f'<figure class="sn-figure"><img src="{esc(url)}" alt="{esc(cap or c.id)}" '
@@ -279,6 +268,11 @@ class SiteStates:
     results: Path
     docs: Path
     labels: Mapping[str, str] = field(default_factory=dict)  # key -> "Bai et al., 2018"
+    inline_figures: bool = False  # figures as data: URLs (the page's URL is not known)
+
+    @property
+    def figure_docs(self) -> Path | None:
+        return None if self.inline_figures else self.docs
 
     def find(self, claim_id: str) -> ClaimState | None:
         for s in self.by_key.get(claim_id.split(".", 1)[0], []):
@@ -288,11 +282,15 @@ class SiteStates:
 
 
 def collect(
-    papers: Mapping[str, Paper], results: Path, docs: Path, labels: Mapping[str, str]
+    papers: Mapping[str, Paper],
+    results: Path,
+    docs: Path,
+    labels: Mapping[str, str],
+    inline_figures: bool = False,
 ) -> SiteStates:
     """The states of every claim of every paper (one stored-result read and hash per paper)."""
     by_key = {key: paper_states(paper, results) for key, paper in papers.items()}
-    return SiteStates(by_key, Path(results), Path(docs), dict(labels))
+    return SiteStates(by_key, Path(results), Path(docs), dict(labels), inline_figures)
 
 
 def claims_html(key: str, site: SiteStates, page_url: str) -> str:
@@ -305,7 +303,7 @@ def claims_html(key: str, site: SiteStates, page_url: str) -> str:
             "yet. When one exists, its claims, our measured values and verdicts appear "
             "here.</p></div>"
         )
-    blocks = [_block(s, page_url, site.results, site.docs) for s in site.by_key[key]]
+    blocks = [_block(s, page_url, site.results, site.figure_docs) for s in site.by_key[key]]
     return f'<div class="sn-claims">{"".join(blocks)}</div>'
 
 
@@ -313,7 +311,7 @@ def claim_html(claim_id: str, site: SiteStates, page_url: str) -> str:
     """One claim block; UnknownClaimError when no paper module defines `claim_id`."""
     s = site.find(claim_id)
     if s is not None:
-        return _block(s, page_url, site.results, site.docs)
+        return _block(s, page_url, site.results, site.figure_docs)
     known = ", ".join(s.claim.id for ss in site.by_key.values() for s in ss) or "none"
     raise UnknownClaimError(
         f"unknown claim id '{claim_id}': no module in repro/ defines it (known: {known})"

@@ -6,8 +6,11 @@ claim block's folded details.
 
 from __future__ import annotations
 
+import base64
 import html
 import json
+import posixpath
+from pathlib import Path
 
 from repro.claims import fmt
 from repro.run.states import ClaimState
@@ -70,3 +73,29 @@ def provenance(s: ClaimState) -> str:
         '<details class="info sn-provenance"><summary>Provenance</summary>'
         f'<table class="sn-provenance-table"><tbody>{body}</tbody></table></details>'
     )
+
+
+def figure_url(
+    s: ClaimState, file: str, page_url: str, results: Path, docs: Path | None
+) -> str:
+    """The figure's URL relative to the page; with no docs dir (a build that does not tell the
+    page's URL, such as Zensical's), the figure itself as a data: URL."""
+    if docs is None:
+        data = (results / s.paper.key / file).read_bytes()
+        kind = "image/svg+xml" if file.endswith(".svg") else "image/png"
+        return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+    try:
+        rel = (results / s.paper.key / file).resolve().relative_to(docs.resolve()).as_posix()
+    except ValueError:
+        raise ValueError(f"results dir {results} is outside the docs dir {docs}") from None
+    return relurl(rel, page_url)
+
+
+def relurl(target: str, page_url: str) -> str:
+    """`target` (a path from the site root) relative to the page at `page_url`."""
+    path, _, frag = target.partition("#")
+    base = page_url if page_url.endswith("/") or not page_url else posixpath.dirname(page_url)
+    rel = posixpath.relpath(path or ".", base.rstrip("/") or ".")
+    if path.endswith("/") and not rel.endswith("/"):
+        rel += "/"
+    return rel + (f"#{frag}" if frag else "")

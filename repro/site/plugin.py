@@ -37,6 +37,7 @@ from repro.site.bib import BibError, Bibliography, Entry, load_bibliography
 from repro.site.checks import result_findings
 
 log = logging.getLogger("mkdocs.plugins.seqnotes")
+MARKDOWN_EXTENSION = "repro.site.markdown"
 
 CODE_SPLIT_RE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>)", re.S)
 PARA_DIRECTIVE_RE = re.compile(r"<p>\s*(" + joins.DIRECTIVE_RE.pattern + r")\s*</p>")
@@ -68,6 +69,12 @@ class SeqnotesConfig(Config):
 
 class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
     def on_config(self, config):
+        # repro.site.markdown does this plugin's work for builders without MkDocs plugins
+        # (Zensical); under MkDocs the plugin does it on the rendered HTML (notebooks too).
+        config.markdown_extensions = [
+            e for e in config.markdown_extensions if e != MARKDOWN_EXTENSION
+        ]
+        config.mdx_configs.pop(MARKDOWN_EXTENSION, None)
         self.root = Path(config.config_file_path).resolve().parent
         self.bib = self._load_bib()
         self.cited_on: dict[str, list[Page]] = defaultdict(list)
