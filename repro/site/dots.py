@@ -70,12 +70,12 @@ def dots_svg(claim: Claim, result: Result) -> str:
 
         def x(v: float, lo: float = lo, hi: float = hi, log: bool = log) -> float:
             v = math.log10(v) if log else v
-            return LABEL + (WIDTH - LABEL - 60) * (v - lo) / (hi - lo)
+            return LABEL + (WIDTH - LABEL - 110) * (v - lo) / (hi - lo)
 
         out.append(
             f'<text x="{LABEL - 8}" y="{y + 4}" text-anchor="end" class="sn-dots-arm">'
             f"{html.escape(arm)}</text>"
-            f'<line x1="{LABEL}" x2="{WIDTH - 60}" y1="{y}" y2="{y}" class="sn-dots-axis"/>'
+            f'<line x1="{LABEL}" x2="{WIDTH - 110}" y1="{y}" y2="{y}" class="sn-dots-axis"/>'
         )
         for t, sign in ticks:
             out.append(
@@ -96,7 +96,7 @@ def dots_svg(claim: Claim, result: Result) -> str:
             out.append(
                 f'<circle cx="{x(s.mean):.1f}" cy="{y}" r="4.5" class="sn-dots-mean">'
                 f"<title>{html.escape(arm)}: {html.escape(s.text())}</title></circle>"
-                f'<text x="{WIDTH - 55}" y="{y + 4}" class="sn-dots-label">'
+                f'<text x="{WIDTH - 104}" y="{y + 4}" class="sn-dots-label">'
                 f"{fmt(s.mean)}{' (log)' if log else ''}</text>"
             )
     for j, (arm, n) in enumerate(diverged):
