@@ -20,7 +20,6 @@ project's `sn-` classes (styled in docs/stylesheets/claims.css).
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,6 @@ from repro.site.details import (
     figure_url,
     history,
     provenance,
-    relurl,
     replication_row,
 )
 from repro.site.dots import dots_svg

@@ -9,6 +9,7 @@ from collections import Counter
 
 from repro.claims import Verdict, fmt
 from repro.run.states import ClaimState
+from repro.site.details import relurl
 from repro.site.blocks import (
     NO_VERDICT,
     NOT_RUN,
@@ -19,7 +20,6 @@ from repro.site.blocks import (
     esc,
     kind_badge,
     page_target,
-    relurl,
     replication_badge,
     scale_badge,
     stale_badge,

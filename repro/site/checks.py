@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from repro.run.discover import Paper, committed_dir, rel
-from repro.run.states import paper_states, source_line
+from repro.run.states import ClaimState, paper_states, source_line
 from repro.site.joins import Finding
 
 
@@ -20,14 +20,18 @@ def _rel(path: Path, root: Path) -> str:
 
 
 def result_findings(
-    root: Path, papers: Mapping[str, Paper], results: Path | None = None
+    root: Path,
+    papers: Mapping[str, Paper],
+    results: Path | None = None,
+    computed: Mapping[str, list[ClaimState]] | None = None,
 ) -> list[Finding]:
     """Findings about stored results: unreadable (error), missing figures (error), missing,
-    stale, not at full scale, orphaned, not yet specified (warnings)."""
+    stale, not at full scale, orphaned, not yet specified (warnings). `computed`: the claim
+    states per key where the caller has them already (the build does), else read here."""
     results = results or committed_dir(root)
     out: list[Finding] = []
     for key, paper in papers.items():
-        states = paper_states(paper, results)
+        states = computed[key] if computed is not None else paper_states(paper, results)
         rel = f"{_rel(results / key / 'result.json', root)}:1"
         first = states[0] if states else None
         if first is not None and first.error:

@@ -75,9 +75,7 @@ def provenance(s: ClaimState) -> str:
     )
 
 
-def figure_url(
-    s: ClaimState, file: str, page_url: str, results: Path, docs: Path | None
-) -> str:
+def figure_url(s: ClaimState, file: str, page_url: str, results: Path, docs: Path | None) -> str:
     """The figure's URL relative to the page; with no docs dir (a build that does not tell the
     page's URL, such as Zensical's), the figure itself as a data: URL."""
     if docs is None:

@@ -28,12 +28,8 @@ from markdown import Extension, Markdown
 from markdown.postprocessors import Postprocessor
 
 from repro.run.discover import discover
-from repro.site import blocks, board, joins
-from repro.site.bib import Bibliography, load_bibliography
-from repro.site.checks import result_findings
-
-CODE_SPLIT_RE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>)", re.S)
-PARA_DIRECTIVE_RE = re.compile(r"<p>\s*(" + joins.DIRECTIVE_RE.pattern + r")\s*</p>")
+from repro.site import blocks, board, joins, render
+from repro.site.bib import Bibliography, Entry, load_bibliography
 
 
 class SeqnotesError(Exception):
@@ -46,16 +42,11 @@ def _project(root: str, bibfile: str, results_dir: str, docs_dir: str) -> tuple[
     base = Path(root).resolve()
     bib = load_bibliography(base / bibfile)
     refs = joins.scan_docs(base, docs_dir)
-    papers = discover(base)
-    ids = {c.id for p in papers.values() for c in p.claims}
-    results = base / results_dir
-    findings = joins.check_tree(base, bib, refs, ids, docs_dir)
-    findings += result_findings(base, papers, results)
-    errors = [str(f) for f in findings if f.level == "error"]
+    site, errors = render.prepare(
+        base, bib, refs, discover(base), base / results_dir, base / docs_dir, inline_figures=True
+    )
     if errors:
         raise SeqnotesError("seqnotes check failed:\n  " + "\n  ".join(errors))
-    labels = {k: e.label() for k, e in bib.entries.items()}
-    site = blocks.collect(papers, results, base / docs_dir, labels, inline_figures=True)
     cited_on: dict[str, dict[str, str]] = {}
     for ref in refs:
         if ref.kind == "cite":
@@ -85,43 +76,26 @@ class _Pages(Postprocessor):
         )
         cited: list[str] = []
         is_references = "{{ bibliography }}" in text
-        parts = CODE_SPLIT_RE.split(text)
-        for i in range(0, len(parts), 2):  # even parts are outside code and scripts
-            parts[i] = joins.CITE_RE.sub(lambda m: _cite(m, bib, cited), parts[i])
-            parts[i] = PARA_DIRECTIVE_RE.sub(lambda m: _directive(m, bib, site, cited_on), parts[i])
-        text = "".join(parts)
+        text = render.rewrite(
+            text,
+            lambda m: render.cite_html(m, lambda k: _entry(bib, k), _local, cited),
+            lambda m: _directive(m, bib, site, cited_on),
+        )
         keys = list(dict.fromkeys(cited))
         if keys and not is_references:
-            text += _page_bibliography(keys, bib)
+            text += render.page_bibliography(keys, bib)
         return text
 
 
-def _cite(m: re.Match[str], bib: Bibliography, cited: list[str]) -> str:
-    items = []
-    for part in m.group(1).split(";"):
-        key = html.unescape(part.strip())[1:]
-        if key not in bib:
-            raise SeqnotesError(f"unknown citation key '{key}' (not in refs.bib)")
-        entry = bib[key]
-        cited.append(key)
-        card = f"sn-card-{len(cited)}"
-        items.append(
-            f'<span class="sn-cite-item"><a class="sn-cite" href="#bib-{html.escape(key)}" '
-            f'data-key="{html.escape(key)}" aria-describedby="{card}">'
-            f"{html.escape(entry.label())}</a>"
-            f'<span class="sn-cite-card" role="tooltip" id="{card}">{entry.html()}</span></span>'
-        )
-    return '<span class="sn-cite-group">(' + "; ".join(items) + ")</span>"
+def _entry(bib: Bibliography, key: str) -> Entry:
+    if key not in bib:
+        raise SeqnotesError(f"unknown citation key '{key}' (not in refs.bib)")
+    return bib[key]
 
 
-def _page_bibliography(keys: list[str], bib: Bibliography) -> str:
-    items = sorted((bib[k] for k in keys), key=lambda e: (e.label(), e.key))
-    lis = "".join(
-        f'<li id="bib-{html.escape(e.key)}"><strong>{html.escape(e.label())}</strong>: '
-        f"{e.html()}</li>"
-        for e in items
-    )
-    return f'<h2 id="bibliography">Bibliography</h2><ul class="sn-bibliography">{lis}</ul>'
+def _local(key: str) -> str:
+    """A citation links to the page's own bibliography (the page's URL is not known here)."""
+    return f"#bib-{html.escape(key)}"
 
 
 def _directive(m: re.Match[str], bib: Bibliography, site: Any, cited_on: dict) -> str:
@@ -143,21 +117,12 @@ def _directive(m: re.Match[str], bib: Bibliography, site: Any, cited_on: dict) -
 def _all_references(bib: Bibliography, cited_on: dict[str, dict[str, str]]) -> str:
     """Every entry, with links to the citing pages as source paths (papers/x.md), which the
     builder turns into page URLs, as it does for the links written in Markdown."""
-    out = ['<ul class="sn-references">']
-    for e in sorted(bib.entries.values(), key=lambda e: (e.label(), e.key)):
-        pages = sorted(cited_on.get(e.key, {}).items())
-        links = ", ".join(
-            f'<a href="{html.escape(p)}">{html.escape(title)}</a>'
-            for p, title in pages
-            if p != "references.md"
-        )
-        more = f'<br><span class="sn-cited-on">Cited on: {links}</span>' if links else ""
-        out.append(
-            f'<li id="ref-{html.escape(e.key)}"><strong>{html.escape(e.label())}</strong>'
-            f" <code>{html.escape(e.key)}</code><br>{e.html()}{more}</li>"
-        )
-    out.append("</ul>")
-    return "".join(out)
+
+    def backlinks(key: str) -> list[tuple[str, str]]:
+        pages = sorted(cited_on.get(key, {}).items())
+        return [(html.escape(p), title) for p, title in pages if p != "references.md"]
+
+    return render.references_html(bib, backlinks)
 
 
 class SeqnotesExtension(Extension):

@@ -16,7 +16,6 @@ pass strips the CDN scripts nbconvert puts into notebook pages (the site must wo
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections import defaultdict
@@ -32,15 +31,12 @@ from mkdocs.utils import get_relative_url
 
 from repro.run.discover import discover
 from repro.run.errors import ReproError
-from repro.site import blocks, board, joins
+from repro.site import blocks, board, joins, render
 from repro.site.bib import BibError, Bibliography, Entry, load_bibliography
-from repro.site.checks import result_findings
 
 log = logging.getLogger("mkdocs.plugins.seqnotes")
 MARKDOWN_EXTENSION = "repro.site.markdown"
 
-CODE_SPLIT_RE = re.compile(r"(<pre\b.*?</pre>|<code\b.*?</code>|<script\b.*?</script>)", re.S)
-PARA_DIRECTIVE_RE = re.compile(r"<p>\s*(" + joins.DIRECTIVE_RE.pattern + r")\s*</p>")
 # nbconvert's templates load MathJax 2 (as an empty src="" here), require.js and mermaid from
 # CDNs: useless offline, a request to the page itself, and a MathJax 2 that fights the vendored
 # MathJax 3 under instant navigation. Notebook pages lose every script that reaches outside.
@@ -100,13 +96,8 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
             papers = discover(self.root)
         except ReproError as exc:  # a broken paper module: its message names file and line
             raise PluginError(str(exc)) from None
-        claim_ids = {claim.id for paper in papers.values() for claim in paper.claims}
         results = self.root / self.config.results_dir
-        findings = joins.check_tree(self.root, self.bib, self.refs, claim_ids, docs.name)
-        findings += result_findings(self.root, papers, results)
-        errors = [str(f) for f in findings if f.level == "error"]
-        labels = {k: e.label() for k, e in self.bib.entries.items()}
-        self.site = blocks.collect(papers, results, docs, labels)
+        self.site, errors = render.prepare(self.root, self.bib, self.refs, papers, results, docs)
         if errors:
             raise PluginError("seqnotes check failed:\n  " + "\n  ".join(errors))
         return files
@@ -117,11 +108,11 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
         if page.file.src_uri == self.config.references_page:
             self.references_page = page
         cited: list[str] = []
-        parts = CODE_SPLIT_RE.split(content)
-        for i in range(0, len(parts), 2):  # even parts are outside code and scripts
-            parts[i] = joins.CITE_RE.sub(lambda m: self._cite_html(m, page, cited), parts[i])
-            parts[i] = PARA_DIRECTIVE_RE.sub(lambda m: self._directive(m, page), parts[i])
-        content = "".join(parts)
+        content = render.rewrite(
+            content,
+            lambda m: render.cite_html(m, lambda k: self._entry(k, page), self._href(page), cited),
+            lambda m: self._directive(m, page),
+        )
         keys = list(dict.fromkeys(cited))
         for key in keys:
             self.cited_on[key].append(page)
@@ -142,54 +133,26 @@ class SeqnotesPlugin(BasePlugin[SeqnotesConfig]):
         target = self.config.references_page.removesuffix(".md") + "/"
         return f"{get_relative_url(target, page.url)}#ref-{key}"
 
-    def _cite_html(self, m: re.Match[str], page: Page, cited: list[str]) -> str:
-        items = []
-        for part in m.group(1).split(";"):
-            key = html.unescape(part.strip())[1:]
-            entry = self._entry(key, page)
-            cited.append(key)
-            card = f"sn-card-{len(cited)}"  # unique on the page, even when a key recurs
-            items.append(
-                f'<span class="sn-cite-item"><a class="sn-cite" href="{self._ref_url(key, page)}"'
-                f' data-key="{html.escape(key)}" aria-describedby="{card}">'
-                f"{html.escape(entry.label())}</a>"
-                f'<span class="sn-cite-card" role="tooltip" id="{card}">'
-                f"{entry.html()}</span></span>"
-            )
-        return '<span class="sn-cite-group">(' + "; ".join(items) + ")</span>"
-
     def _entry(self, key: str, page: Page) -> Entry:
         if key not in self.bib:  # on_files already checked; this guards pages it cannot see
             raise PluginError(f"{page.file.src_path}: unknown citation key '{key}'")
         return self.bib[key]
 
+    def _href(self, page: Page):
+        return lambda key: self._ref_url(key, page)
+
     def _page_bibliography(self, keys: list[str], page: Page) -> str:
-        items = sorted((self.bib[k] for k in keys), key=lambda e: (e.label(), e.key))
-        lis = "".join(
-            f'<li><a href="{self._ref_url(e.key, page)}">{html.escape(e.label())}</a>: '
-            f"{e.html()}</li>"
-            for e in items
-        )
-        return f'<h2 id="bibliography">Bibliography</h2><ul class="sn-bibliography">{lis}</ul>'
+        return render.page_bibliography(keys, self.bib, self._href(page))
 
     def _all_references(self, here: Page) -> str:
-        out = ['<ul class="sn-references">']
-        for e in sorted(self.bib.entries.values(), key=lambda e: (e.label(), e.key)):
-            pages = sorted(
-                {p.url: p for p in self.cited_on.get(e.key, []) if p is not here}.values(),
-                key=lambda p: p.url,
-            )
-            backlinks = ", ".join(
-                f'<a href="{get_relative_url(p.url, here.url)}">{html.escape(p.title or p.url)}</a>'
-                for p in pages
-            )
-            cited = f'<br><span class="sn-cited-on">Cited on: {backlinks}</span>' if pages else ""
-            out.append(
-                f'<li id="ref-{html.escape(e.key)}"><strong>{html.escape(e.label())}</strong>'
-                f" <code>{html.escape(e.key)}</code><br>{e.html()}{cited}</li>"
-            )
-        out.append("</ul>")
-        return "".join(out)
+        def backlinks(key: str) -> list[tuple[str, str]]:
+            pages = {p.url: p for p in self.cited_on.get(key, []) if p is not here}
+            return [
+                (get_relative_url(p.url, here.url), p.title or p.url)
+                for p in sorted(pages.values(), key=lambda p: p.url)
+            ]
+
+        return render.references_html(self.bib, backlinks)
 
     # ---- directives ------------------------------------------------------------------
 
