@@ -66,9 +66,12 @@ def repro(session: nox.Session) -> None:
     re-execute the results notebook on the stored results, then rebuild the site.
 
     Up-to-date results are kept (same code, config, environment and seeds); only the default
-    full-scale run writes docs/results/, other scales and seeds go to scratch/results/."""
-    _install(session, "docs")
+    full-scale run writes docs/results/, other scales and seeds go to scratch/results/.
+    Units run on every core (`--jobs N`); `--backend ray [--address HOST:PORT]` installs Ray and
+    runs them on a Ray cluster."""
     args = session.posargs or []
+    ray = "ray" in args and "--backend" in args  # Ray only when asked for (optional group)
+    _install(session, "docs", *(["ray"] if ray else []))
     session.run("python", "-m", "repro", "run", *args, env=QUIET_ENV)
     session.run("python", "-m", "repro", "notebook", env=QUIET_ENV)
     session.run("mkdocs", "build", "--strict", env=QUIET_ENV)

@@ -19,7 +19,7 @@ so CTC [Graves et al. 2006] (torch's own `ctc_loss`) is the natural loss.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -32,6 +32,7 @@ from repro.kit.device import to_device
 from repro.kit.figures import PALETTE, arm_values, loss_curves, new_figure
 from repro.kit.layers import SeqBNRNNLayer
 from repro.kit.train import History, train
+from repro.kit.units import Budget, Unit, grid
 
 # Dev-set WER (%) from the paper's depth table (about 38M parameters each), checked against a
 # transcription of the ICML 2016 PDF, not against the PDF itself.
@@ -104,6 +105,9 @@ REGISTRATION = Registration(
         "looked at later); learning rates are chosen by a fixed rule on seeds 1000-1001."
     ),
 )
+
+# Full scale on the default seeds, one thread per unit (the last full run's wall_time_s).
+BUDGET = Budget(cpu_s=680, memory_mb=600, measured="2-core CI-class machine, 2026-12-01")
 
 
 @dataclass(frozen=True)
@@ -209,6 +213,9 @@ def optimizer(model: nn.Module, lr: float, config: Config) -> torch.optim.Optimi
 
 # ---- claim 1: batch normalization and depth ----------------------------------------------------
 
+BN_ARMS = ("shallow", "shallow_bn", "deep", "deep_bn")
+SORTA_ARMS = ("sortagrad", "shuffled")
+
 
 def bn_run(config: Config, depth: int, bn: bool, lr: float, seed: int) -> tuple[History, nn.Module]:
     """One arm on fresh minibatches (seeded by `seed`, the same for every arm of a seed)."""
@@ -240,25 +247,31 @@ def select_lr(config: Config, depth: int, bn: bool) -> tuple[float, dict[float, 
     return min(config.lr_grid, key=lambda lr: scores[lr]), scores
 
 
-def batch_norm_claims(config: Config, seeds: Sequence[int]) -> list[Result]:
+def bn_unit(config: Config, arm: str, seeds: Sequence[int]) -> dict:
+    """One arm: its learning rate from the grid, then its training loss, CER and curve per seed."""
+    depth, bn = config.depths[arm.startswith("deep")], arm.endswith("_bn")
     spectra = tasks.speech_spectra(config.n_labels, config.n_features, config.task_seed)
     held_out = to_device(tasks.speech(config.eval_size, spectra, tasks.generator(99)))
+    lr, scores = select_lr(config, depth, bn)
+    out: dict = {"lr": lr, "scores": list(scores.items()), "loss": [], "cer": [], "curves": []}
+    for seed in seeds:
+        hist, model = bn_run(config, depth, bn, lr, seed)
+        out["loss"].append(hist.final_loss(config.window))
+        out["cer"].append(math.nan if hist.diverged else evaluate(model, held_out)[1])
+        out["curves"].append(hist.loss)
+    return out
+
+
+def batch_norm_claims(config: Config, outs: Mapping[str, dict]) -> list[Result]:
     loss: dict[str, list[float]] = {}
     cer: dict[str, list[float]] = {}
     curves: dict[str, list[list[float]]] = {}
     notes = []
-    for depth in config.depths:
-        for bn in (False, True):
-            arm = ("shallow", "deep")[config.depths.index(depth)] + ("_bn" if bn else "")
-            lr, scores = select_lr(config, depth, bn)
-            grid = ", ".join(f"{k:g}: {v:.3g}" for k, v in scores.items())
-            notes.append(f"{arm}: lr {lr:g} chosen from the grid (selection loss {grid})")
-            loss[arm], cer[arm], curves[arm] = [], [], []
-            for seed in seeds:
-                hist, model = bn_run(config, depth, bn, lr, seed)
-                loss[arm].append(hist.final_loss(config.window))
-                cer[arm].append(math.nan if hist.diverged else evaluate(model, held_out)[1])
-                curves[arm].append(hist.loss)
+    for arm in BN_ARMS:
+        out = outs[arm]
+        grid = ", ".join(f"{k:g}: {v:.3g}" for k, v in out["scores"])
+        notes.append(f"{arm}: lr {out['lr']:g} chosen from the grid (selection loss {grid})")
+        loss[arm], cer[arm], curves[arm] = out["loss"], out["cer"], out["curves"]
     for d in ("shallow", "deep"):
         loss[f"ratio_{d}"] = [b / a for a, b in zip(loss[d], loss[f"{d}_bn"])]
     r_loss = Result("amodei2016deepspeech2.bn-speed", loss, notes=notes)
@@ -310,61 +323,88 @@ def schedule(n_batches: int, steps: int, sorted_first: bool, gen: torch.Generato
     return [i for p in perms for i in p][:steps]
 
 
-def sortagrad_claim(config: Config, seeds: Sequence[int]) -> Result:
+def sorta_unit(config: Config, arm: str, seed: int) -> dict:
+    """One arm on one seed: the seed's pool and later epochs are shared with the other arm."""
     spectra = tasks.speech_spectra(config.n_labels, config.n_features, config.task_seed)
     held_out = to_device(tasks.speech(config.eval_size, spectra, tasks.generator(99)))
+    pool = tasks.speech(config.pool, spectra, tasks.generator(20_000 + seed))
+    batches = minibatches(pool, config.batch)  # the same minibatches for both arms
+    gen = tasks.generator(30_000 + seed)  # the same later epochs for both arms
+    order = schedule(len(batches), config.sorta_steps, arm == "sortagrad", gen)
+    torch.manual_seed(seed)
+    depth, bn = config.sorta_depth, config.sorta_bn
+    model = to_device(SpeechRNN(config.n_features, config.hidden, depth, bn, config.n_labels))
+    start = evaluate(model, held_out)[0]  # the untrained model, for the figure
+    hist = train(
+        model,
+        lambda step: batches[order[step]],
+        ctc,
+        optimizer(model, config.sorta_lr, config),
+        config.sorta_steps,
+        eval_fn=lambda m: evaluate(m, held_out)[0],
+        eval_every=len(batches),
+        desc=f"{arm} seed {seed}",
+    )
+    return {
+        "evals": [(0, start), *hist.evals],  # (step, held-out loss): untrained, then per epoch
+        "gmax": max(hist.grad_norm[: len(batches)]),
+        "diverged": f"at step {hist.diverged_step}: {hist.reason}" if hist.diverged else None,
+    }
+
+
+def sortagrad_claim(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
     values: dict[str, list[float]] = {
         k: [] for k in ("sortagrad", "shuffled", "epoch1_sortagrad", "epoch1_shuffled")
     }
     fig, (ax,) = new_figure()
     notes = []
     for seed in seeds:
-        pool = tasks.speech(config.pool, spectra, tasks.generator(20_000 + seed))
-        batches = minibatches(pool, config.batch)  # the same minibatches for both arms
-        for i, arm in enumerate(("sortagrad", "shuffled")):
-            gen = tasks.generator(30_000 + seed)  # the same later epochs for both arms
-            order = schedule(len(batches), config.sorta_steps, arm == "sortagrad", gen)
-            torch.manual_seed(seed)
-            depth, bn = config.sorta_depth, config.sorta_bn
-            model = to_device(
-                SpeechRNN(config.n_features, config.hidden, depth, bn, config.n_labels)
-            )
-            start = evaluate(model, held_out)[0]  # the untrained model, for the figure
-            hist = train(
-                model,
-                lambda step: batches[order[step]],
-                ctc,
-                optimizer(model, config.sorta_lr, config),
-                config.sorta_steps,
-                eval_fn=lambda m: evaluate(m, held_out)[0],
-                eval_every=len(batches),
-                desc=f"{arm} seed {seed}",
-            )
-            values[arm].append(math.nan if hist.diverged else hist.evals[-1][1])
-            values[f"epoch1_{arm}"].append(hist.evals[0][1] if hist.evals else math.nan)
-            steps, losses = zip(*[(0, start), *hist.evals])
+        for i, arm in enumerate(SORTA_ARMS):
+            out = done[Unit("sortagrad", arm, seed)]
+            evals = out["evals"]
+            values[arm].append(math.nan if out["diverged"] else evals[-1][1])
+            values[f"epoch1_{arm}"].append(evals[1][1] if len(evals) > 1 else math.nan)
+            steps, losses = zip(*evals)
             ax.plot(steps, losses, color=PALETTE[i], lw=1, label=arm if seed == seeds[0] else None)
-            gmax = max(hist.grad_norm[: len(batches)])
-            notes.append(f"{arm} seed {seed}: max gradient norm in epoch 1 {gmax:.3g}")
-            if hist.diverged:
-                notes.append(
-                    f"{arm} seed {seed} diverged at step {hist.diverged_step}: {hist.reason}"
-                )
+            notes.append(f"{arm} seed {seed}: max gradient norm in epoch 1 {out['gmax']:.3g}")
+            if out["diverged"]:
+                notes.append(f"{arm} seed {seed} diverged {out['diverged']}")
+    n_batches = -(-config.pool // config.batch)  # minibatches per epoch, every seed
     result = Result("amodei2016deepspeech2.sortagrad", values, notes=notes)
-    ax.axvline(len(batches), color="0.5", ls=":", lw=1)  # end of the (sorted) first epoch
+    ax.axvline(n_batches, color="0.5", ls=":", lw=1)  # end of the (sorted) first epoch
     ax.set(xlabel="training step", ylabel="held-out CTC loss", yscale="log")
     ax.legend(frameon=False)
     result.add_figure(
         "sortagrad-curves",
         fig,
-        f"Held-out CTC loss at the start and after each epoch of {len(batches)} minibatches "
+        f"Held-out CTC loss at the start and after each epoch of {n_batches} minibatches "
         f"(dotted: end of the first epoch), {config.sorta_depth} layers"
         f"{' with BN' if config.sorta_bn else ''}, lr {config.sorta_lr}; one line per seed.",
     )
     return result
 
 
-def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    # The runner sets one CPU thread (repro.kit.device.set_threads): this loop of tiny ops ran 5x
-    # slower with two.
-    return [*batch_norm_claims(config, seeds), sortagrad_claim(config, seeds)]
+# ---- units: one BN arm (its rate selection and all seeds); one SortaGrad arm for one seed ----
+
+
+def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
+    # The rate selection stays in its arm's unit: a unit cannot wait for another, so "lr" units
+    # would leave per-seed units to train at every grid rate (2.25x the arm's CPU at full
+    # scale), and a selection in every seed's unit costs 2.5x. The arm's name carries the
+    # seeds, since the unit cache's key covers code and config but not seeds.
+    tag = ",".join(map(str, seeds))
+    bn = [Unit("bn", f"{arm} seeds {tag}", int(seeds[0])) for arm in BN_ARMS]
+    return bn + grid("sortagrad", SORTA_ARMS, seeds)
+
+
+def unit(config: Config, u: Unit) -> dict:
+    # The runner's one CPU thread per unit matters: these loops of tiny ops ran 5x slower on two.
+    if u.part == "bn":
+        arm, _, tag = u.arm.partition(" seeds ")
+        return bn_unit(config, arm, [int(s) for s in tag.split(",")])
+    return sorta_unit(config, u.arm, u.seed)
+
+
+def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
+    outs = {u.arm.partition(" seeds ")[0]: out for u, out in done.items() if u.part == "bn"}
+    return [*batch_norm_claims(config, outs), sortagrad_claim(config, seeds, done)]

@@ -24,7 +24,7 @@ N(0, 0.01), under which the TCN sat on both baselines for longer than the CPU bu
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -33,10 +33,14 @@ from torch import nn
 
 from repro.claims import Claim, Registration, Result, above, below, within
 from repro.kit import layers, tasks
-from repro.kit.copymem import N_TOKENS, copy_memory_arms, n_params
-from repro.kit.device import seed_everything, to_device
+from repro.kit.copymem import N_TOKENS, copy_result, n_params
+from repro.kit.copymem import copy_unit as copy_memory_unit
+from repro.kit.device import to_device
 from repro.kit.figures import loss_curves
 from repro.kit.train import train
+from repro.kit.units import Budget, Unit, grid
+
+COPY_BASELINE_1000 = 10 * math.log(8) / 1020  # the memoryless loss at the paper's T = 1000
 
 CLAIMS = [
     Claim(
@@ -49,6 +53,13 @@ CLAIMS = [
         paper_value="T = 1000: TCN 3.5e-5, LSTM 0.0204, GRU 0.0197, RNN 0.0202 (baseline "
         "0.0204), about 16K parameters each; our RNN arm is not run",
         where="Table 1 (copy memory row); Section 5 (section number not verified)",
+        # Table 1's losses at T = 1000 over that T's memoryless baseline 10 ln 8 / 1020 = 0.02039
+        paper_arms={
+            "tcn": 3.5e-5 / COPY_BASELINE_1000,
+            "lstm": 0.0204 / COPY_BASELINE_1000,
+            "gru": 0.0197 / COPY_BASELINE_1000,
+        },
+        paper_arms_from="Table 1's loss at T = 1000 divided by 10 ln 8 / 1020 = 0.0204",
         metric="test cross-entropy per step over all T + 20 positions divided by the memoryless "
         "baseline (1 = knows nothing about the symbols); *_acc: accuracy on the 10 recalled "
         "positions only (chance 1/8)",
@@ -66,6 +77,8 @@ CLAIMS = [
         paper_value="T = 600: TCN 5.8e-5, GRU 5.3e-5 (better than the TCN), LSTM 0.164, RNN "
         "0.177; trivial predictor 0.1767 (text); our GRU and RNN arms are not run",
         where="Table 1 (adding problem row) and the text on the task (Section 5; not verified)",
+        paper_arms={"tcn": 5.8e-5, "lstm": 0.164, "predict_one": 0.1767},
+        paper_arms_from="Table 1's test MSE at T = 600 as printed; predict_one: the text's 0.1767",
         metric="test MSE on 1000 fresh sequences per seed; predict_one: MSE of always "
         "predicting 1, on 100,000 other fresh sequences per seed",
         criterion=below("tcn", 1 / 600, seeds=0.8, label="1/6 ÷ 100")
@@ -83,6 +96,10 @@ REGISTRATION = Registration(
         " longer exploratory run on them showed the LSTM starting to learn."
     ),
 )
+
+# Full scale on the default seeds, one thread per unit: CPU time summed over units; peak RSS of
+# one worker. Measured on the confirmation run below (provenance: cpu_time_s, peak_memory_mb).
+BUDGET = Budget(cpu_s=960, memory_mb=600, measured="2-core CI-class machine, 2026-12-01")
 
 
 @dataclass(frozen=True)
@@ -224,19 +241,32 @@ def adding_model(config: Config, arm: str) -> nn.Module:
 
 # ---- claim 1: copy memory -------------------------------------------------------------------
 
+COPY_ARMS = ("tcn", "lstm", "gru")
+ADDING_ARMS = ("tcn", "lstm")
 
-def copy_memory(config: Config, seeds: Sequence[int]) -> Result:
-    return copy_memory_arms(
-        "bai2018tcn.copy-memory",
-        ("tcn", "lstm", "gru"),
-        lambda arm: copy_model(config, arm),
-        seeds,
+
+def copy_unit(config: Config, arm: str, seed: int) -> dict:
+    return copy_memory_unit(
+        copy_model(config, arm),
+        seed,
         T=config.copy_T,
         steps=config.copy_steps,
         lr=config.lr,
         batch=config.batch,
         clip=config.clip,
         test_size=config.test_size,
+        curve_every=config.curve_every,
+        desc=f"copy {arm} seed {seed}",
+    )
+
+
+def copy_memory(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
+    return copy_result(
+        "bai2018tcn.copy-memory",
+        COPY_ARMS,
+        seeds,
+        lambda arm, seed: done[Unit("copy-memory", arm, seed)],
+        T=config.copy_T,
         curve_every=config.curve_every,
         caption=f"Copy memory, T = {config.copy_T}: training loss relative to "
         "10 ln 8 / (T + 20), one line per seed.",
@@ -251,44 +281,48 @@ def adding_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> t
     return ((model(x) - y) ** 2).mean()
 
 
-def adding(config: Config, seeds: Sequence[int]) -> Result:
-    arms = ("tcn", "lstm")
-    values: dict[str, list[float]] = {"tcn": [], "lstm": [], "predict_one": []}
-    curves: dict[str, list[list[float]]] = {a: [] for a in arms}
-    params, notes = {}, []
-    for seed in seeds:
-        test = tasks.adding(config.test_size, config.add_T, tasks.generator(10**6 + seed))
-        x_test, y_test = to_device(test)  # (N, T, 2), (N,)
+def adding_unit(config: Config, arm: str, seed: int) -> dict:
+    """One arm's test MSE and curve for one seed; arm "predict_one" scores the constant 1."""
+    if arm == "predict_one":
         _, y_big = tasks.adding(
             config.baseline_size, config.add_T, tasks.generator(2 * 10**6 + seed)
         )
-        values["predict_one"].append(((1.0 - y_big) ** 2).mean().item())  # (N,) -> MSE
-        for arm in arms:
-            seed_everything(seed)
-            model = adding_model(config, arm)
-            params[arm] = n_params(model)
-            data = tasks.generator(seed)
-            hist = train(
-                model,
-                lambda _: tasks.adding(config.batch, config.add_T, data),
-                adding_loss,
-                torch.optim.Adam(model.parameters(), lr=config.add_lr),
-                config.add_steps,
-                clip=config.clip,
-                desc=f"adding {arm} seed {seed}",
-            )
-            model.eval()
-            with torch.no_grad():
-                mse = math.nan if hist.diverged else adding_loss(model, (x_test, y_test)).item()
-            values[arm].append(mse)
-            curves[arm].append(hist.loss[:: config.curve_every])
-    notes.append(
-        f"T = {config.add_T}; parameters " + ", ".join(f"{a} {n}" for a, n in params.items())
+        return {"mse": ((1.0 - y_big) ** 2).mean().item()}  # (N,) -> MSE
+    test = tasks.adding(config.test_size, config.add_T, tasks.generator(10**6 + seed))
+    x_test, y_test = to_device(test)  # (N, T, 2), (N,)
+    model = adding_model(config, arm)
+    data = tasks.generator(seed)
+    hist = train(
+        model,
+        lambda _: tasks.adding(config.batch, config.add_T, data),
+        adding_loss,
+        torch.optim.Adam(model.parameters(), lr=config.add_lr),
+        config.add_steps,
+        clip=config.clip,
+        desc=f"adding {arm} seed {seed}",
     )
-    notes.append(
+    model.eval()
+    with torch.no_grad():
+        mse = math.nan if hist.diverged else adding_loss(model, (x_test, y_test)).item()
+    return {"mse": mse, "curve": hist.loss[:: config.curve_every], "params": n_params(model)}
+
+
+def adding(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
+    values: dict[str, list[float]] = {"tcn": [], "lstm": [], "predict_one": []}
+    curves: dict[str, list[list[float]]] = {a: [] for a in ADDING_ARMS}
+    params = {}
+    for seed in seeds:
+        values["predict_one"].append(done[Unit("adding", "predict_one", seed)]["mse"])
+        for arm in ADDING_ARMS:
+            out = done[Unit("adding", arm, seed)]
+            params[arm] = out["params"]
+            values[arm].append(out["mse"])
+            curves[arm].append(out["curve"])
+    notes = [
+        f"T = {config.add_T}; parameters " + ", ".join(f"{a} {n}" for a, n in params.items()),
         "predicting 1 scores E[(u1 + u2 - 1)^2] = 1/6 = 0.1667 for U(0, 1) values; the paper's "
-        "text says 0.1767"
-    )
+        "text says 0.1767",
+    ]
     result = Result(
         "bai2018tcn.adding", values, notes=notes, extra={"params": params, "curves": curves}
     )
@@ -306,5 +340,18 @@ def adding(config: Config, seeds: Sequence[int]) -> Result:
     return result
 
 
-def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    return [copy_memory(config, seeds), adding(config, seeds)]
+# ---- units: one arm of one claim for one seed -----------------------------------------------
+
+
+def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
+    return grid("copy-memory", COPY_ARMS, seeds) + grid(
+        "adding", (*ADDING_ARMS, "predict_one"), seeds
+    )
+
+
+def unit(config: Config, u: Unit) -> dict:
+    return (copy_unit if u.part == "copy-memory" else adding_unit)(config, u.arm, u.seed)
+
+
+def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
+    return [copy_memory(config, seeds, done), adding(config, seeds, done)]

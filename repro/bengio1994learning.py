@@ -18,7 +18,7 @@ Jacobian; in one dimension it is an absolute value, in n it is a matrix norm / e
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,7 @@ import torch
 
 from repro.claims import Claim, Registration, Result, above, below, wilson_interval
 from repro.kit.figures import PALETTE, new_figure
+from repro.kit.units import Budget, Unit, grid
 
 CLAIMS = [
     Claim(
@@ -67,6 +68,9 @@ REGISTRATION = Registration(
         " and 0-1 (quick)."
     ),
 )
+
+# Full scale on the default seeds, one thread per unit (provenance: wall_time_s, rounded up).
+BUDGET = Budget(cpu_s=70, memory_mb=600, measured="2-core CI-class machine, 2026-12-01")
 
 
 @dataclass(frozen=True)
@@ -141,29 +145,38 @@ def jacobian_norms(W: torch.Tensor, u: torch.Tensor) -> np.ndarray:
     return np.asarray(norms)  # (T,)
 
 
-def latching(config: Config, seeds: Sequence[int]) -> Result:
-    slope_error, bound_excess, curves = [], [], {}
-    for seed in seeds:
-        gen = torch.Generator().manual_seed(seed)
-        lo, hi = config.w_range
-        w = (
-            config.w_latch
-            if seed == seeds[0]
-            else lo + (hi - lo) * torch.rand(1, generator=gen).item()
-        )
-        factor = abs(w * (1 - attractor(w) ** 2))
-        logs = log_derivative(w, config.fit_to, attractor(w) + config.start_offset)
-        ts = np.arange(config.fit_from, config.fit_to + 1)
-        slope = np.polyfit(ts, logs[ts - 1], 1)[0]
-        slope_error.append(abs(slope - math.log(factor)))
-        W = torch.randn(config.n_units, config.n_units, generator=gen, dtype=torch.float64)
-        W *= config.sigma_max / torch.linalg.matrix_norm(W, ord=2)  # (n, n), sigma_max exactly
-        u = torch.randn(config.horizon, config.n_units, generator=gen, dtype=torch.float64)
-        norms = jacobian_norms(W, u)
-        bounds = config.sigma_max ** np.arange(1, config.horizon + 1)
-        bound_excess.append(float(np.max(np.log10(norms) - np.log10(bounds))))
-        if seed == seeds[0]:
-            curves = {"w": w, "factor": factor, "logs": logs.tolist(), "norms": norms.tolist()}
+def latching_unit(config: Config, arm: str, seed: int) -> dict:
+    """Both checks for one seed; arm "fixed-w" (the first seed) takes w_latch, "drawn-w" draws w."""
+    gen = torch.Generator().manual_seed(seed)
+    lo, hi = config.w_range
+    w = config.w_latch if arm == "fixed-w" else lo + (hi - lo) * torch.rand(1, generator=gen).item()
+    factor = abs(w * (1 - attractor(w) ** 2))
+    logs = log_derivative(w, config.fit_to, attractor(w) + config.start_offset)  # (fit_to,)
+    ts = np.arange(config.fit_from, config.fit_to + 1)
+    slope = np.polyfit(ts, logs[ts - 1], 1)[0]
+    W = torch.randn(config.n_units, config.n_units, generator=gen, dtype=torch.float64)
+    W *= config.sigma_max / torch.linalg.matrix_norm(W, ord=2)  # (n, n), sigma_max exactly
+    u = torch.randn(config.horizon, config.n_units, generator=gen, dtype=torch.float64)
+    norms = jacobian_norms(W, u)  # (horizon,)
+    bounds = config.sigma_max ** np.arange(1, config.horizon + 1)
+    return {
+        "slope_error": float(abs(slope - math.log(factor))),
+        "bound_excess": float(np.max(np.log10(norms) - np.log10(bounds))),
+        "curves": {"w": w, "factor": factor, "logs": logs.tolist(), "norms": norms.tolist()},
+    }
+
+
+def latching_units(seeds: Sequence[int]) -> list[Unit]:
+    return [
+        Unit("latching-vanishes", "drawn-w" if i else "fixed-w", s) for i, s in enumerate(seeds)
+    ]
+
+
+def latching(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
+    outs = [done[u] for u in latching_units(seeds)]
+    slope_error = [out["slope_error"] for out in outs]
+    bound_excess = [out["bound_excess"] for out in outs]
+    curves = outs[0]["curves"]  # the first seed's, w = w_latch
     result = Result(
         "bengio1994learning.latching-vanishes",
         {"slope_error": slope_error, "bound_excess": bound_excess},
@@ -246,9 +259,9 @@ def minimal_problem(config: Config, T: int, seed: int) -> np.ndarray:
     return (accuracy >= config.success_accuracy).double().numpy()
 
 
-def span(config: Config, seeds: Sequence[int]) -> Result:
+def span(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
     values = {
-        f"T={T}": np.concatenate([minimal_problem(config, T, s) for s in seeds]).tolist()
+        f"T={T}": [x for s in seeds for x in done[Unit("span-hurts", f"T={T}", s)]["success"]]
         for T in config.spans
     }
     result = Result(
@@ -285,5 +298,18 @@ def span(config: Config, seeds: Sequence[int]) -> Result:
     return result
 
 
-def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    return [latching(config, seeds), span(config, seeds)]
+# ---- units: the checks for one seed, and one span T for one seed ----------------------------
+
+
+def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
+    return latching_units(seeds) + grid("span-hurts", [f"T={T}" for T in config.spans], seeds)
+
+
+def unit(config: Config, u: Unit) -> dict:
+    if u.part == "latching-vanishes":
+        return latching_unit(config, u.arm, u.seed)
+    return {"success": minimal_problem(config, int(u.arm.removeprefix("T=")), u.seed).tolist()}
+
+
+def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
+    return [latching(config, seeds, done), span(config, seeds, done)]

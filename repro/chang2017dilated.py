@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +35,9 @@ from torch import nn
 
 from repro.claims import Claim, Registration, Result, above, below
 from repro.kit import layers, tasks
-from repro.kit.copymem import N_TOKENS, copy_memory_arms
+from repro.kit.copymem import N_TOKENS, copy_result, copy_unit
 from repro.kit.figures import PALETTE, new_figure
+from repro.kit.units import Budget, Unit, grid
 
 CLAIMS = [
     Claim(
@@ -105,6 +106,9 @@ REGISTRATION = Registration(
         "very config."
     ),
 )
+
+# Full scale on the default seeds, one thread per unit (provenance: cpu_time_s, peak_memory_mb).
+BUDGET = Budget(cpu_s=840, memory_mb=600, measured="2-core CI-class machine, 2026-12-01")
 
 
 @dataclass(frozen=True)
@@ -361,12 +365,33 @@ def copy_net(config: Config, arm: str) -> CopyNet:
     return glorot_init(net) if config.init == "glorot" else net
 
 
-def copy_memory(config: Config, seeds: Sequence[int]) -> Result:
-    return copy_memory_arms(
+COPY_ARMS = ("dilated", "rnn", "lstm", "gru")
+
+
+def copy_memory(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
+    return copy_result(
         "chang2017dilated.copy-memory",
-        ("dilated", "rnn", "lstm", "gru"),
-        lambda arm: copy_net(config, arm),
+        COPY_ARMS,
         seeds,
+        lambda arm, seed: done[Unit("copy-memory", arm, seed)],
+        T=config.copy_T,
+        curve_every=config.curve_every,
+        caption=f"Copy memory, T = {config.copy_T}: training loss relative to the memoryless "
+        "baseline.",
+    )
+
+
+# ---- units: one copy-memory arm for one seed; the two checks are cheap and run in combine ---
+
+
+def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
+    return grid("copy-memory", COPY_ARMS, seeds)
+
+
+def unit(config: Config, u: Unit) -> dict:
+    return copy_unit(
+        copy_net(config, u.arm),
+        u.seed,
         T=config.copy_T,
         steps=config.steps,
         lr=config.lr,
@@ -374,14 +399,13 @@ def copy_memory(config: Config, seeds: Sequence[int]) -> Result:
         clip=config.clip,
         test_size=config.test_size,
         curve_every=config.curve_every,
-        caption=f"Copy memory, T = {config.copy_T}: training loss relative to the memoryless "
-        "baseline.",
+        desc=f"copy {u.arm} seed {u.seed}",
     )
 
 
-def run(config: Config, seeds: Sequence[int]) -> list[Result]:
+def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
     return [
         recurrent_length(config, seeds),
         gradient_at_init(config, seeds),
-        copy_memory(config, seeds),
+        copy_memory(config, seeds, done),
     ]

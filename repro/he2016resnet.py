@@ -19,7 +19,7 @@ and, here, the same initial values and the same mini-batches (arms paired by see
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +31,7 @@ from repro.kit import layers, tasks
 from repro.kit.device import to_device
 from repro.kit.figures import gradient_flow_heatmap, loss_curves
 from repro.kit.train import layer_grad_norms, train
+from repro.kit.units import Budget, Unit, grid
 
 SHALLOW, DEEP = 3, 9  # n of the 6n + 2 layers: 20 and 56, the pair the issue and Figure 6 show
 ARMS = [(f"{kind}-{6 * n + 2}", n, kind == "res") for kind in ("plain", "res") for n in (3, 9)]
@@ -48,8 +49,9 @@ CLAIMS = [
         "56-layer plain net and not above the 20-layer residual net (same data, same initial "
         "weights, same mini-batches).",
         paper_value="CIFAR-10: plain-56 has higher training error than plain-20 throughout "
-        "training; ResNets do not degrade with depth (test error ResNet-20 8.75%, ResNet-110 "
-        "6.43%, Table 6)",
+        "training; ResNets do not degrade with depth up to 110 layers (test error ResNet-20 "
+        "8.75%, ResNet-110 6.43%, Table 6), but ResNet-1202 is worse than ResNet-110 (7.93%, "
+        "Table 6; the paper blames overfitting)",
         where="Section 4.2, Figure 6 (left: plain nets, middle: ResNets); Table 6",
         metric="training error (%) on the whole training set in eval mode (BN running "
         "statistics) after the last step; the three difference arms are paired by seed",
@@ -72,6 +74,9 @@ REGISTRATION = Registration(
         "outside check on five other seeds (not recorded) found res-56 untrained in 2 of 5."
     ),
 )
+
+# Full scale on the default seeds, one thread per unit (the last full run's wall_time_s).
+BUDGET = Budget(cpu_s=640, memory_mb=600, measured="2-core CI-class machine, 2026-12-01")
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,8 @@ def error_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 
 
 
 def one_run(config: Config, seed: int, n: int, residual: bool) -> dict:
-    """Train one arm on one seed's data; everything but `residual` and `n` is shared by arms."""
+    """Train one arm on one seed's data; everything but `residual` and `n` is shared by arms
+    (each arm regenerates the seed's data from the same generators)."""
     shape = (3, config.image, config.image)
     protos = tasks.smooth_prototypes(config.classes, shape, seed, config.smoothness)  # (K,C,H,W)
     x, y = tasks.prototype_images(
@@ -201,29 +207,29 @@ def one_run(config: Config, seed: int, n: int, residual: bool) -> dict:
     return {
         "train_error": final,
         "test_error": test,
-        "hist": hist,
         "curve": [start] + [e for _, e in hist.evals],
+        "diverged": f"at step {hist.diverged_step}: {hist.reason}" if hist.diverged else None,
+        "probe_steps": [step for step, _ in hist.probes],
+        "probes": [norms for _, norms in hist.probes],  # (probes, 6n + 2)
     }
 
 
-def degradation(config: Config, seeds: Sequence[int]) -> Result:
+def degradation(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
     values: dict[str, list[float]] = {name: [] for name, _, _ in ARMS}
     test: dict[str, list[float]] = {name: [] for name, _, _ in ARMS}
     curves: dict[str, list[list[float]]] = {name: [] for name, _, _ in ARMS}
-    heat, probe_steps, notes, seconds = {}, [], [], {name: 0.0 for name, _, _ in ARMS}
+    heat, probe_steps, notes = {}, [], []
     for seed in seeds:
-        for name, n, residual in ARMS:
-            out = one_run(config, seed, n, residual)
-            h = out["hist"]
+        for name, n, _ in ARMS:
+            out = done[Unit("degradation", name, seed)]
             values[name].append(out["train_error"])
             test[name].append(out["test_error"])
             curves[name].append(out["curve"])
-            seconds[name] += h.wall_time_s
-            if h.diverged:
-                notes.append(f"{name} seed {seed} diverged at step {h.diverged_step}: {h.reason}")
+            if out["diverged"]:
+                notes.append(f"{name} seed {seed} diverged {out['diverged']}")
             if seed == seeds[0] and n == DEEP:
-                heat[name] = [norms for _, norms in h.probes]  # (probes, 6n + 2)
-                probe_steps = [step for step, _ in h.probes]
+                heat[name] = out["probes"]  # (probes, 6n + 2)
+                probe_steps = out["probe_steps"]
     values[GAP] = [a - b for a, b in zip(values["plain-56"], values["plain-20"])]
     values[GAIN] = [a - b for a, b in zip(values["plain-56"], values["res-56"])]
     values[RES_GAP] = [a - b for a, b in zip(values["res-56"], values["res-20"])]
@@ -236,10 +242,6 @@ def degradation(config: Config, seeds: Sequence[int]) -> Result:
         notes.append(
             f"{name} seed {seeds[0]}, step 0: |grad| first conv / last conv = {first / last:.3g}"
         )
-    notes.append(
-        "training seconds per arm (all seeds): "
-        + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items())
-    )
     result = Result(
         "he2016resnet.degradation",
         values,
@@ -275,5 +277,17 @@ def degradation(config: Config, seeds: Sequence[int]) -> Result:
     return result
 
 
-def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    return [degradation(config, seeds)]
+# ---- units: one arm for one seed ------------------------------------------------------------
+
+
+def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
+    return grid("degradation", [name for name, _, _ in ARMS], seeds)
+
+
+def unit(config: Config, u: Unit) -> dict:
+    _, n, residual = next(arm for arm in ARMS if arm[0] == u.arm)
+    return one_run(config, u.seed, n, residual)
+
+
+def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
+    return [degradation(config, seeds, done)]

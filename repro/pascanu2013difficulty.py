@@ -16,7 +16,7 @@ and Algorithm 1: g = dE/dtheta; if ||g|| >= threshold: g <- (threshold / ||g||) 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +28,7 @@ from repro.kit import tasks
 from repro.kit.device import to_device
 from repro.kit.figures import PALETTE, gradient_flow_heatmap, loss_curves, new_figure
 from repro.kit.train import train
+from repro.kit.units import Budget, Unit, grid
 
 CLAIMS = [
     Claim(
@@ -82,6 +83,9 @@ REGISTRATION = Registration(
         "check on five other seeds (not recorded) found clipping-learning not reproduced."
     ),
 )
+
+# Full scale on the default seeds, one thread per unit (provenance: wall_time_s, rounded up).
+BUDGET = Budget(cpu_s=350, memory_mb=600, measured="2-core CI-class machine, 2026-12-01")
 
 
 @dataclass(frozen=True)
@@ -165,24 +169,28 @@ def linear_growth(
     return float(np.polyfit(ms, np.asarray(logs)[ms - 1], 1)[0]), logs
 
 
-def conditions(config: Config, seeds: Sequence[int]) -> Result:
-    values: dict[str, list[float]] = {
-        "tanh_excess": [],
-        "sigmoid_excess": [],
-        "linear_slope_error": [],
+def conditions_unit(config: Config, seed: int) -> dict:
+    """The three checks for one seed's random matrices, and the curves for the figure."""
+    gen = torch.Generator().manual_seed(seed)
+    W = random_matrix(config.n_units, gen)
+    W_tanh = W * config.sigma / torch.linalg.matrix_norm(W, ord=2)  # (n, n), sigma_max < 1
+    tanh_excess, tanh_norms = product_excess(W_tanh, "tanh", 1.0, config.horizon, gen)
+    sigmoid_excess, _ = product_excess(4 * W_tanh, "sigmoid", 0.25, config.horizon, gen)  # < 4
+    slope, logs = linear_growth(config.rho_linear, config.n_units, config.linear_fit, gen)
+    return {
+        "tanh_excess": tanh_excess,
+        "sigmoid_excess": sigmoid_excess,
+        "linear_slope_error": abs(slope - math.log(config.rho_linear)),
+        "tanh_norms": tanh_norms,
+        "logs": logs,
     }
-    for seed in seeds:
-        gen = torch.Generator().manual_seed(seed)
-        W = random_matrix(config.n_units, gen)
-        W_tanh = W * config.sigma / torch.linalg.matrix_norm(W, ord=2)  # sigma_max < 1
-        excess, tanh_norms = product_excess(W_tanh, "tanh", 1.0, config.horizon, gen)
-        values["tanh_excess"].append(excess)
-        excess, _ = product_excess(4 * W_tanh, "sigmoid", 0.25, config.horizon, gen)  # < 4
-        values["sigmoid_excess"].append(excess)
-        slope, logs = linear_growth(config.rho_linear, config.n_units, config.linear_fit, gen)
-        values["linear_slope_error"].append(abs(slope - math.log(config.rho_linear)))
-        if seed == seeds[0]:
-            first = (tanh_norms, logs)
+
+
+def conditions(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
+    outs = [done[Unit("conditions", "checks", seed)] for seed in seeds]
+    names = ("tanh_excess", "sigmoid_excess", "linear_slope_error")
+    values = {name: [out[name] for out in outs] for name in names}
+    first = (outs[0]["tanh_norms"], outs[0]["logs"])
     result = Result("pascanu2013difficulty.conditions", values)
     fig, (ax1, ax2) = new_figure(width=8.0, ncols=2)
     ks = np.arange(1, config.horizon + 1)
@@ -249,9 +257,14 @@ class AddingRNN(nn.Module):
         return [g.norm().item() for g in grads]
 
 
-def addition_run(
-    config: Config, seed: int, rho: float, lr: float, steps: int, clip: float | None
-) -> tuple[dict, AddingRNN]:
+def addition_run(config: Config, part: str, arm: str, seed: int) -> dict:
+    """One SGD run on the addition problem, exploding (stability) or near the edge (learning):
+    its History as a dict, the test MSE (NaN if it diverged) and the gradient-flow probes."""
+    clip = config.threshold if arm == "clipped" else None
+    if part == "clipping-stability":
+        rho, lr, steps = config.rho_explode, config.lr_explode, config.steps_explode
+    else:
+        rho, lr, steps = config.rho, config.lr, config.steps
     torch.manual_seed(seed)  # same init for both arms of a seed
     model = AddingRNN(config.hidden, rho)
     data = tasks.generator(1000 + seed)  # same training stream for both arms
@@ -277,7 +290,7 @@ def addition_run(
     x, y = to_device(test)  # (N, T, 2), (N,)
     with torch.no_grad():
         mse = math.nan if hist.diverged else ((model(x) - y) ** 2).mean().item()
-    return {"hist": hist, "mse": mse}, model
+    return {**hist.to_dict(), "mse": mse, "probes": hist.probes}  # probes: [(step, norms)]
 
 
 def cliff_figure():
@@ -316,75 +329,91 @@ def cliff_figure():
     return fig
 
 
-def clipping(config: Config, seeds: Sequence[int]) -> list[Result]:
-    stable: dict[str, list[float]] = {"unclipped": [], "clipped": []}
-    curves: dict[str, list[list[float]]] = {"unclipped": [], "clipped": []}
-    notes = []
-    for seed in seeds:
-        for arm, clip in (("unclipped", None), ("clipped", config.threshold)):
-            run_, _ = addition_run(
-                config, seed, config.rho_explode, config.lr_explode, config.steps_explode, clip
-            )
-            h = run_["hist"]
-            stable[arm].append(1.0 if h.diverged else 0.0)
-            curves[arm].append(h.loss)
-            if h.diverged:
-                notes.append(
-                    f"{arm} seed {seed} diverged at step {h.diverged_step}: {h.reason} "
-                    f"(max gradient norm before: {max(h.grad_norm[:-1] or [0]):.3g})"
-                )
-    r_stable = Result("pascanu2013difficulty.clipping-stability", stable, notes=notes)
-    r_stable.add_figure(
+ARMS = ("unclipped", "clipped")
+
+
+def arms(part: str, seeds: Sequence[int], done: Mapping[Unit, dict]) -> dict[str, list[dict]]:
+    """Each arm's unit outputs in seed order."""
+    return {arm: [done[Unit(part, arm, seed)] for seed in seeds] for arm in ARMS}
+
+
+def clipping_stability(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
+    runs = arms("clipping-stability", seeds, done)
+    stable = {arm: [1.0 if h["diverged"] else 0.0 for h in hs] for arm, hs in runs.items()}
+    notes = [
+        f"{arm} seed {seed} diverged at step {h['diverged_step']}: {h['reason']} "
+        f"(max gradient norm before: {max(h['grad_norm'][:-1] or [0]):.3g})"
+        for seed in seeds
+        for arm in ARMS
+        if (h := done[Unit("clipping-stability", arm, seed)])["diverged"]
+    ]
+    result = Result("pascanu2013difficulty.clipping-stability", stable, notes=notes)
+    curves = {arm: [h["loss"] for h in hs] for arm, hs in runs.items()}
+    result.add_figure(
         "stability-curves",
         loss_curves(curves, baseline=1 / 24, baseline_label="predict 0.5"),
         f"Training loss at rho = {config.rho_explode}, lr = {config.lr_explode}:"
         " unclipped runs end where the loss became NaN/inf.",
     )
-    r_stable.add_figure(
+    result.add_figure(
         "cliff",
         cliff_figure(),
         "The cliff of Section 2.3: the loss surface of "
         "a one-unit RNN and gradient descent with and without clipping "
         "(an illustration, not a test).",
     )
+    return result
 
-    learn: dict[str, list[float]] = {"unclipped": [], "clipped": []}
-    curves = {"unclipped": [], "clipped": []}
-    heat, clipped_steps = {}, []
-    for seed in seeds:
-        for arm, clip in (("unclipped", None), ("clipped", config.threshold)):
-            run_, _ = addition_run(config, seed, config.rho, config.lr, config.steps, clip)
-            h = run_["hist"]
-            learn[arm].append(run_["mse"])
-            curves[arm].append(h.loss)
-            if clip:
-                clipped_steps.append(h.clipped)
-            if seed == seeds[0]:
-                heat[arm] = [norms for _, norms in h.probes]
-                probe_steps = [step for step, _ in h.probes]
-    r_learn = Result(
+
+def clipping_learning(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
+    runs = arms("clipping-learning", seeds, done)
+    clipped_steps = [h["clipped"] for h in runs["clipped"]]
+    result = Result(
         "pascanu2013difficulty.clipping-learning",
-        learn,
+        {arm: [h["mse"] for h in hs] for arm, hs in runs.items()},
         notes=[
             f"clipping was active on {min(clipped_steps)}-{max(clipped_steps)} of "
             f"{config.steps} steps per clipped run"
         ],
     )
-    r_learn.add_figure(
+    curves = {arm: [h["loss"] for h in hs] for arm, hs in runs.items()}
+    result.add_figure(
         "learning-curves",
         loss_curves(curves, every=1, baseline=1 / 24, baseline_label="predict 0.5"),
         f"Training loss at rho = {config.rho}, lr = {config.lr}, both arms.",
     )
-    if len(heat) == 2:
-        r_learn.add_figure(
-            "gradient-flow",
-            gradient_flow_heatmap(
-                heat, probe_steps, position_label="time step t of h_t (loss at the last)"
-            ),
-            "||dL/dh_t|| over training: how much of the gradient reaches early time steps.",
-        )
-    return [r_stable, r_learn]
+    heat = {arm: [norms for _, norms in hs[0]["probes"]] for arm, hs in runs.items()}
+    probe_steps = [step for step, _ in runs["clipped"][0]["probes"]]  # the first seed's
+    result.add_figure(
+        "gradient-flow",
+        gradient_flow_heatmap(
+            heat, probe_steps, position_label="time step t of h_t (loss at the last)"
+        ),
+        "||dL/dh_t|| over training: how much of the gradient reaches early time steps.",
+    )
+    return result
 
 
-def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    return [conditions(config, seeds), *clipping(config, seeds)]
+# ---- units: the checks per seed, and one arm of one clipping claim per seed ------------------
+
+
+def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
+    return (
+        grid("conditions", ["checks"], seeds)
+        + grid("clipping-stability", ARMS, seeds)
+        + grid("clipping-learning", ARMS, seeds)
+    )
+
+
+def unit(config: Config, u: Unit) -> dict:
+    if u.part == "conditions":
+        return conditions_unit(config, u.seed)
+    return addition_run(config, u.part, u.arm, u.seed)
+
+
+def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
+    return [
+        conditions(config, seeds, done),
+        clipping_stability(config, seeds, done),
+        clipping_learning(config, seeds, done),
+    ]

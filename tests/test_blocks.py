@@ -161,3 +161,28 @@ def test_dots_use_a_log_axis_for_values_spanning_decades():
     result.finish(claim)
     svg = dots_svg(claim, result)
     assert "(log)" in svg and "&lt; 0.05" in svg
+
+
+def test_the_papers_numbers_in_our_metric_sit_beside_ours(ran):
+    """With `paper_arms`, the block's table has one row per arm (paper | ours), the reported
+    text and the conversion below it, and the figure marks the paper's value."""
+    import dataclasses
+
+    from repro.site.compare import compare_table
+    from repro.site.dots import dots_svg
+
+    state = site_of(ran).by_key[KEY][0]
+    claim = dataclasses.replace(
+        state.claim, paper_arms={"good": 0.01}, paper_arms_from="Table 1 as printed"
+    )
+    state = dataclasses.replace(state, claim=claim)
+    compare = compare_table(state)
+    good = state.result.summary["good"].text()
+    assert f"<tr><th>good</th><td>0.01</td><td>{good}</td></tr>" in compare
+    assert "<tr><th>bad</th><td>—</td>" in compare  # no comparable paper number: a dash
+    assert "in our metric: Table 1 as printed" in compare
+    svg = dots_svg(claim, state.result)
+    assert svg.count('class="sn-dots-paper"') == 1 and "paper: good 0.01" in svg
+    assert ">good 0.01</span>" in board.paper_short(state)  # the board's "Paper says" cell
+    with pytest.raises(ValueError, match="paper_arms_from"):
+        dataclasses.replace(state.claim, paper_arms={"good": 1.0}, paper_arms_from="")

@@ -39,6 +39,9 @@ class Claim:
     domain: what the metric's values can be: "real", "nonnegative" or "probability"; the
         interval shown and judged never leaves it. `domains` overrides it per arm.
     setup: how our setup differs from the paper's, in one line ("T = 1000 | T = 100").
+    paper_arms: the paper's number for an arm, in our metric, where one is comparable (shown
+        beside ours in the claim block and marked on its figure); arms without one are absent.
+    paper_arms_from: how those numbers were read or converted, in one line (table, division).
     """
 
     id: str
@@ -52,6 +55,8 @@ class Claim:
     domain: str = "real"
     domains: Mapping[str, str] = field(default_factory=dict)
     setup: str = ""
+    paper_arms: Mapping[str, float] = field(default_factory=dict)
+    paper_arms_from: str = ""
 
     def __post_init__(self) -> None:
         if not CLAIM_ID_RE.match(self.id):
@@ -61,6 +66,8 @@ class Claim:
             )
         if self.kind not in KINDS:
             raise ValueError(f"claim {self.id}: kind must be one of {KINDS}, not '{self.kind}'")
+        if self.paper_arms and not self.paper_arms_from:
+            raise ValueError(f"claim {self.id}: paper_arms needs paper_arms_from (where from)")
         for d in (self.domain, *self.domains.values()):
             if d not in DOMAINS:
                 raise ValueError(f"claim {self.id}: unknown domain '{d}' (one of {DOMAINS})")

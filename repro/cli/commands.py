@@ -21,7 +21,7 @@ from repro.run.audit import audit_paper
 from repro.run.config import parse_overrides
 from repro.run.discover import ROOT, Paper, committed_dir, discover, find
 from repro.run.errors import PaperModuleError, UsageError
-from repro.run.runner import Outcome, run_paper
+from repro.run.runner import Outcome, default_jobs, run_paper
 from repro.run.states import paper_states
 from repro.site.board import tally
 from repro.site.checks import result_findings
@@ -77,9 +77,11 @@ def cmd_list(root: Path) -> int:
     if not papers:
         print("no paper modules yet (add repro/<key>.py)")
         return 0
-    every = []
+    every, cpu = [], 0.0
     for key, paper in papers.items():
-        print(f"{key}  ({paper.rel})")
+        budget = f"  full run: {paper.budget}" if paper.budget else ""
+        cpu += paper.budget.cpu_s if paper.budget else 0.0
+        print(f"{key}  ({paper.rel}){budget}")
         for s in paper_states(paper, committed_dir(root)):
             every.append(s)
             if not s.specified:
@@ -95,6 +97,12 @@ def cmd_list(root: Path) -> int:
             rep = f"  {s.replication()}" if s.replication() else ""
             print(f"  {s.claim.id:<48} {s.kind:<12} {state:<17} {date}{rep}{stale}")
     print(f"{len(every)} claims: {tally(every)}")
+    if cpu:
+        cores = default_jobs()
+        print(
+            f"a full run (nox -s repro) costs about {cpu / 60:.0f} CPU minutes: about "
+            f"{cpu / 60 / cores:.0f} min on this machine's {cores} cores (--jobs {cores})"
+        )
     return 0
 
 
@@ -166,15 +174,22 @@ def _run(root: Path, args: argparse.Namespace) -> int:
                     log=log,
                     device=args.device,
                     revise=args.revise,
+                    **_pool(args),
                 )
             )
             current = None
     except KeyboardInterrupt:
         print(file=sys.stderr)
         if current is not None:
+            units = (
+                "; the units it finished are kept (scratch/units/), and the same command runs "
+                "only the missing ones"
+                if current.has_units
+                else ""
+            )
             print(
                 f"interrupted during {current.key}: nothing was written for it; "
-                "its previous result, if any, is untouched",
+                f"its previous result, if any, is untouched{units}",
                 file=sys.stderr,
             )
         kept = [f"{o.paper.key} ({_rel(o.path, root)})" for o in done if o.path is not None]
@@ -192,7 +207,9 @@ def cmd_audit(root: Path, args: argparse.Namespace) -> int:
     selected = _select(papers, args.keys)
     failed = False
     for paper in selected:
-        out = audit_paper(paper, n=args.n, device=args.device, log=lambda m: _log(args, m))
+        out = audit_paper(
+            paper, n=args.n, device=args.device, log=lambda m: _log(args, m), **_pool(args)
+        )
         if out.status == "skipped":
             print(f"{paper.key}: checks only, nothing to replicate")
             continue
@@ -207,6 +224,12 @@ def cmd_audit(root: Path, args: argparse.Namespace) -> int:
             print(f"  {s.claim.id:<48} confirmation: {confirmed}; {s.replication()}")
         print(f"{paper.key}: {_rel(out.path, root)}")
     return 1 if failed else 0
+
+
+def _pool(args: argparse.Namespace) -> dict:
+    if args.address and args.backend != "ray":
+        raise UsageError("--address names a Ray cluster: use it with --backend ray")
+    return {"jobs": args.jobs, "backend": args.backend, "address": args.address}
 
 
 def _log(args: argparse.Namespace, msg: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from repro.cli import scaffold
 from repro.run.config import DEFAULT_SCALE, SCALES, parse_seeds
 from repro.run.errors import UsageError
+from repro.run.pool import BACKENDS
 
 EPILOG = """\
 examples:
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the reason a criterion or the confirmation seeds changed since the stored result "
         "(required then; kept in the result's history and shown on the page)",
     )
+    _pool_options(run)
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bars or run lines")
 
     audit = sub.add_parser(
@@ -124,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("keys", nargs="*", metavar="KEY", help="paper keys (default: all)")
     audit.add_argument("--n", type=int, default=None, help="seeds (default: as confirmation)")
     audit.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None)
+    _pool_options(audit)
     audit.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
 
     sub.add_parser(
@@ -146,3 +149,38 @@ def build_parser() -> argparse.ArgumentParser:
     # `func=(root, args) -> int` via set_defaults.
     scaffold.register(sub)
     return parser
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of workers >= 1, not {text!r}")
+    return n
+
+
+def _pool_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument(
+        "--jobs",
+        "-j",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="worker processes, one thread each, for a paper's units (default: the cores this "
+        "process may use); the numbers do not depend on N",
+    )
+    cmd.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="process",
+        help="process: a pool on this machine (default); ray: a Ray cluster (pip install -e "
+        "'.[ray]'), local unless --address is given",
+    )
+    cmd.add_argument(
+        "--address",
+        default=None,
+        metavar="HOST:PORT",
+        help="an existing Ray cluster's address (with --backend ray; e.g. from `ray start --head`)",
+    )

@@ -1,9 +1,10 @@
 """Kit room, the copy-memory experiment that Bai et al. 2018 and Chang et al. 2017 both run.
 
-One loss, one score and one arm loop: every arm of a seed sees the same training stream and the
-same test set, starts from `seed_everything(seed)`, trains for the same budget, and is scored by
-its test loss relative to the memoryless baseline 10 ln 8 / (T + 20) (Bai et al., Section 5) and
-by its accuracy on the recalled positions only (the reference code counts all T + 20 positions).
+One loss, one score, one unit (one arm, one seed) and one way to gather the units into a claim:
+every arm of a seed sees the same training stream and the same test set, starts from
+`seed_everything(seed)`, trains for the same budget, and is scored by its test loss relative to
+the memoryless baseline 10 ln 8 / (T + 20) (Bai et al., Section 5) and by its accuracy on the
+recalled positions only (the reference code counts all T + 20 positions).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from torch import nn
 
 from repro.claims import Result
 from repro.kit import tasks
-from repro.kit.device import seed_everything, to_device
+from repro.kit.device import to_device
 from repro.kit.figures import loss_curves
 from repro.kit.train import train
 
@@ -44,11 +45,9 @@ def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def copy_memory_arms(
-    claim_id: str,
-    arms: Sequence[str],
-    make_model: Callable[[str], nn.Module],
-    seeds: Sequence[int],
+def copy_unit(
+    model: nn.Module,
+    seed: int,
     *,
     T: int,
     steps: int,
@@ -57,37 +56,63 @@ def copy_memory_arms(
     clip: float | None,
     test_size: int,
     curve_every: int,
+    desc: str,
+) -> dict:
+    """Train one arm for one seed; its test loss / baseline, recall accuracy and curve.
+
+    Every arm of a seed sees the same training stream (`tasks.generator(seed)`) and the same
+    test set; the caller builds `model` right after `seed_everything(seed)`."""
+    baseline = tasks.copy_memory_baseline(T)
+    test = to_device(tasks.copy_memory(test_size, T, tasks.generator(10**6 + seed)))
+    data = tasks.generator(seed)
+    hist = train(
+        model,
+        lambda _: tasks.copy_memory(batch, T, data),
+        copy_loss,
+        torch.optim.Adam(model.parameters(), lr=lr),
+        steps,
+        clip=clip,
+        desc=desc,
+    )
+    loss, acc = (math.nan, math.nan) if hist.diverged else copy_scores(model, test)
+    return {
+        "value": loss / baseline,
+        "acc": acc,
+        "loss": loss,
+        "curve": [v / baseline for v in hist.loss[::curve_every]],
+        "params": n_params(model),
+        "diverged_step": hist.diverged_step if hist.diverged else None,
+    }
+
+
+def copy_result(
+    claim_id: str,
+    arms: Sequence[str],
+    seeds: Sequence[int],
+    runs: Callable[[str, int], dict],
+    *,
+    T: int,
+    curve_every: int,
     caption: str,
 ) -> Result:
-    """Train every arm on copy memory for each seed; values `arm` (test loss / baseline) and
-    `arm_acc` (recall accuracy), curves, parameter counts, and the training-curve figure."""
+    """The claim's Result from every (arm, seed) run of `copy_unit`: values `arm` (test loss /
+    baseline) and `arm_acc` (recall accuracy), curves, parameter counts, the curve figure."""
     baseline = tasks.copy_memory_baseline(T)
     values: dict[str, list[float]] = {k: [] for a in arms for k in (a, f"{a}_acc")}
     curves: dict[str, list[list[float]]] = {a: [] for a in arms}
     params, notes = {}, []
     for seed in seeds:
-        test = to_device(tasks.copy_memory(test_size, T, tasks.generator(10**6 + seed)))
         for arm in arms:
-            seed_everything(seed)
-            model = make_model(arm)
-            params[arm] = n_params(model)
-            data = tasks.generator(seed)  # the same training stream for every arm of a seed
-            hist = train(
-                model,
-                lambda _: tasks.copy_memory(batch, T, data),
-                copy_loss,
-                torch.optim.Adam(model.parameters(), lr=lr),
-                steps,
-                clip=clip,
-                desc=f"copy {arm} seed {seed}",
+            out = runs(arm, seed)
+            params[arm] = out["params"]
+            values[arm].append(out["value"])
+            values[f"{arm}_acc"].append(out["acc"])
+            curves[arm].append(out["curve"])
+            notes.append(
+                f"{arm} seed {seed}: test loss {out['loss']:.3g}, recall accuracy {out['acc']:.3f}"
             )
-            loss, acc = (math.nan, math.nan) if hist.diverged else copy_scores(model, test)
-            values[arm].append(loss / baseline)
-            values[f"{arm}_acc"].append(acc)
-            curves[arm].append([v / baseline for v in hist.loss[::curve_every]])
-            notes.append(f"{arm} seed {seed}: test loss {loss:.3g}, recall accuracy {acc:.3f}")
-            if hist.diverged:
-                notes.append(f"{arm} seed {seed} diverged at step {hist.diverged_step}")
+            if out["diverged_step"] is not None:
+                notes.append(f"{arm} seed {seed} diverged at step {out['diverged_step']}")
     notes.insert(
         0,
         f"T = {T}: baseline 10 ln 8 / (T + 20) = {baseline:.4f}; parameters "

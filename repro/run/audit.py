@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from repro.claims import Record, ResultError, audit_seeds, load_audit, load_record, save_audit
 from repro.run.discover import Paper, committed_dir, scratch_dir
@@ -55,6 +56,7 @@ def audit_paper(
     device: str | None = None,
     rng: random.Random | None = None,
     results_dir: Path | None = None,
+    **pool: Any,
 ) -> AuditOutcome:
     """Replicate `paper`'s reproductions at full scale on `n` fresh seeds (default: as many as
     its confirmation) and store the replication beside the committed result."""
@@ -76,6 +78,7 @@ def audit_paper(
         force=True,
         log=log,
         device=device,
+        **pool,  # jobs, backend, address (repro.run.pool)
     )
     if out.status != "ran" or out.record is None:
         return AuditOutcome(paper, "failed", error=out.error)

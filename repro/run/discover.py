@@ -8,6 +8,8 @@ A paper module has:
     Config: a frozen dataclass   classmethods quick() and paper(); full() optional (else Config())
                                  an optional field `seeds: int` (seeds 0..n-1 by default; else 1)
     run(config, seeds) -> Result | list[Result] | dict[str, Result]
+      or units(config, seeds), unit(config, u) and combine(config, seeds, done) (repro.kit.units)
+    BUDGET: Budget               optional: the full-scale run's expected CPU time and memory
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from repro.claims import Claim, Registration
+from repro.kit.units import Budget
 from repro.run.config import DEFAULT_SCALE, SCALES, apply_overrides
 from repro.run.errors import PaperModuleError, UsageError
 
@@ -145,11 +148,28 @@ class Paper:
         n = getattr(config, "seeds", 1)
         return list(range(n))
 
+    @property
+    def has_units(self) -> bool:
+        return callable(getattr(self.module, "units", None))
+
+    @property
+    def budget(self) -> Budget | None:
+        return getattr(self.module, "BUDGET", None)
+
     def claim(self, claim_id: str) -> Claim:
         for c in self.claims:
             if c.id == claim_id:
                 return c
         raise KeyError(claim_id)
+
+
+def load(root: Path, key: str) -> Paper:
+    """One paper module, imported and checked (what a worker process needs)."""
+    root = Path(root).resolve()
+    modules = paper_modules(root)
+    if key not in modules:
+        raise PaperModuleError(f"repro/{key}.py: no paper module named {key} under {root}")
+    return _load(key, modules[key], root)
 
 
 def discover(root: Path | None = None) -> dict[str, Paper]:
@@ -226,8 +246,17 @@ def _load(key: str, path: Path, root: Path) -> Paper:
         for scale in ("quick", "paper"):
             if not callable(getattr(cfg, scale, None)):
                 problems.append(f"Config needs a classmethod {scale}()")
-    if not callable(getattr(module, "run", None)):
-        problems.append("run(config, seeds) is missing")
+    trio = [callable(getattr(module, f, None)) for f in ("units", "unit", "combine")]
+    if any(trio) and not all(trio):
+        problems.append(
+            "a card with units declares all three: units(config, seeds), "
+            "unit(config, u) and combine(config, seeds, done)"
+        )
+    elif not any(trio) and not callable(getattr(module, "run", None)):
+        problems.append("run(config, seeds) is missing (or units, unit and combine)")
+    budget = getattr(module, "BUDGET", None)
+    if budget is not None and not isinstance(budget, Budget):
+        problems.append("BUDGET must be a repro.kit.units.Budget")
     reg = getattr(module, "REGISTRATION", None)
     if reg is not None and not isinstance(reg, Registration):
         problems.append("REGISTRATION must be a repro.claims.Registration")

@@ -15,6 +15,9 @@ is given, so checking a verdict on other seeds never overwrites what the site sh
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import resource
 import sys
 import time
 import traceback
@@ -26,7 +29,7 @@ from typing import Any
 from repro.claims import Record, Result, ResultError, load_record, save_record
 from repro.kit import device as placement
 from repro.kit.figures import to_svg
-from repro.run import guard
+from repro.run import guard, pool
 from repro.run.config import DEFAULT_SCALE, resolve_seeds
 from repro.run.discover import Paper, committed_dir, scratch_dir
 from repro.run.errors import PaperModuleError
@@ -97,6 +100,9 @@ def run_paper(
     log: Callable[[str], None] = _stderr,
     device: str | None = None,
     revise: str | None = None,
+    jobs: int | None = None,
+    backend: str = "process",
+    address: str | None = None,
 ) -> Outcome:
     """Run one paper's claims (or keep its up-to-date result) and save the record atomically.
 
@@ -138,24 +144,48 @@ def run_paper(
             "on this CPU it may take hours"
         )
     log(f"{paper.key}: running at scale {scale} on {env['device_name']}, seeds {seed_list}")
+    jobs = jobs if jobs is not None else default_jobs()
+    cache = pool.Cache(units_dir(paper.root, paper.key, hs))
     placement.set_deterministic()
     placement.seed_everything(seed_list[0])
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
-        with placement.use(dev):
-            raw = paper.module.run(config, list(seed_list))
-            seen = placement.placements()
+        if paper.has_units:
+            job = pool.Job(
+                str(paper.root), paper.key, scale, tuple((overrides or {}).items()), device
+            )
+            units = paper.module.units(config, list(seed_list))
+            done = pool.run_units(
+                job, units, jobs=jobs, cache=cache, log=log, backend=backend, address=address
+            )
+            placement.seed_everything(seed_list[0])  # as a serial run() would start
+            with placement.use(dev):
+                raw = paper.module.combine(config, list(seed_list), done.outputs)
+                seen = _merge(done.placements, placement.placements())
+            cpu_s, peak_mb = done.cpu_s + time.process_time() - cpu_start, done.peak_mb
+            unit_cpu = done.unit_cpu_s
+        else:
+            with placement.use(dev):
+                raw = paper.module.run(config, list(seed_list))
+                seen = placement.placements()
+            cpu_s, peak_mb = time.process_time() - cpu_start, _peak_mb()
+            unit_cpu = {}
         results = _normalize(paper, raw)
         for r in results.values():
             r.render_figures(to_svg)
     except Exception as exc:
         out.status, out.wall_time_s = "failed", time.perf_counter() - start
         out.error = f"{type(exc).__name__}: {exc}"
-        # A scaffold's run() is not written yet: say what to do, without a traceback.
-        detail = out.error if isinstance(exc, NotImplementedError) else traceback.format_exc()
-        log(f"error: {paper.key}: run() failed; the stored result is untouched\n{detail}")
+        # A scaffold's run() is not written yet, or units failed (the message names them):
+        # say what to do, without a traceback.
+        plain = isinstance(exc, NotImplementedError | pool.UnitFailure)
+        detail = str(exc) if plain else traceback.format_exc()
+        log(f"error: {paper.key}: the run failed; the stored result is untouched\n{detail}")
         return out
     wall = time.perf_counter() - start
+    if scale == DEFAULT_SCALE and paper.budget is not None:
+        for over in paper.budget.exceeded(cpu_s, peak_mb):
+            log(f"warning: {paper.key}: {over} ({paper.rel}: BUDGET, {paper.budget.measured})")
     for claim in paper.claims:
         results[claim.id].finish(claim)
     files = code_files(paper)
@@ -174,6 +204,11 @@ def run_paper(
         "config": config_dict(config),
         "overrides": dict(overrides or {}),
         "wall_time_s": round(wall, 3),
+        "cpu_time_s": round(cpu_s, 3),
+        "peak_memory_mb": round(peak_mb, 1),
+        "jobs": jobs if paper.has_units else 1,
+        "backend": backend if paper.has_units else "in-process",
+        "unit_cpu_s": unit_cpu,  # CPU seconds of each unit (one thread), cached ones included
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
         "command": rerun_command(paper.key, args),
         "code_files": [code_name(f, paper) for f in files],
@@ -183,7 +218,34 @@ def run_paper(
         r.provenance, r.hash = provenance, hs["all"]
     out.path = save_record(record, results_dir)
     out.record, out.wall_time_s = record, wall
+    cache.clear()  # the units are in the saved result now
     return out
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def units_dir(root: Path, key: str, hs: Mapping[str, str]) -> Path:
+    """scratch/units/<key>/<hash of code, config and environment>/: the per-unit cache."""
+    digest = hashlib.sha256((hs["code"] + hs["config"] + hs["env"]).encode()).hexdigest()[:16]
+    return scratch_dir(root).parent / "units" / key / digest
+
+
+def _merge(*logs: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    merged: dict[str, set[str]] = {}
+    for log in logs:
+        for k, v in log.items():
+            merged.setdefault(k, set()).update(v)
+    return {k: sorted(v) for k, v in merged.items()}
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def placed_on(seen: Mapping[str, Sequence[str]], env: Mapping[str, str]) -> str:

@@ -34,6 +34,7 @@ from repro.site.details import (
     provenance,
     replication_row,
 )
+from repro.site.compare import compare_table
 from repro.site.dots import dots_svg
 
 __all__ = [
@@ -126,34 +127,6 @@ def replication_badge(s: ClaimState) -> str:
     return f'<span class="sn-badge sn-badge--{mod}">{esc(text)}</span>'
 
 
-def _arms(s: ClaimState) -> str:
-    assert s.result is not None
-    items = []
-    for arm, summary in s.result.summary.items():
-        items.append(f"<li><strong>{esc(arm)}</strong>: {esc(summary.text())}</li>")
-    return f'<ul class="sn-arms">{"".join(items)}</ul>' if items else "no values"
-
-
-def _setup(text: str) -> tuple[str, str]:
-    """("paper: T = 1000 | ours: T = 100") -> ("T = 1000", "T = 100")."""
-    paper, _, ours = text.partition("|")
-    return paper.strip().removeprefix("paper:").strip(), ours.strip().removeprefix("ours:").strip()
-
-
-def _compare(s: ClaimState) -> str:
-    """The "paper | ours" table: what the paper found, what we found, and the setup gap."""
-    c = s.claim
-    where = f' <span class="sn-where">({esc(c.where)})</span>'
-    ours = _arms(s) if s.result is not None else "<em>no stored result yet</em>"
-    rows = [f"<tr><th>result</th><td>{esc(c.paper_value)}{where}</td><td>{ours}</td></tr>"]
-    if c.setup:
-        paper_setup, our_setup = _setup(c.setup)
-        rows.append(f"<tr><th>setup</th><td>{esc(paper_setup)}</td><td>{esc(our_setup)}</td></tr>")
-    rows.append(f'<tr><th>metric</th><td colspan="2">{esc(c.metric)}</td></tr>')
-    head = "<thead><tr><th></th><th>paper</th><th>ours</th></tr></thead>"
-    return f'<table class="sn-compare">{head}<tbody>{"".join(rows)}</tbody></table>'
-
-
 def _criterion(s: ClaimState) -> str:
     c = s.claim
     if c.criterion is None:
@@ -231,7 +204,7 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path | None) -> st
         f'<p class="admonition-title">{kind_badge(s)}{badge(label)}{replication_badge(s)}'
         f'{stale_badge(s)}{scale_badge(s)} <code class="sn-claim-id">{esc(c.id)}</code></p>'
     )
-    parts = [f'<p class="sn-statement">{esc(c.statement)}</p>', _compare(s), _criterion(s)]
+    parts = [f'<p class="sn-statement">{esc(c.statement)}</p>', compare_table(s), _criterion(s)]
     if s.result is not None and s.stale:
         parts.append(
             f'<p class="sn-stale-note"><strong>Stale:</strong> {esc(s.stale)}; the numbers '
@@ -245,7 +218,9 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path | None) -> st
             parts.append(
                 f'<figure class="sn-figure sn-dots-figure">{svg}<figcaption>Each arm: seeds '
                 "(small dots), mean and 95% interval (large dot, bar), the criterion's "
-                "threshold (dashed); one axis per arm.</figcaption></figure>"
+                "threshold (dashed)"
+                + (", the paper's value in our metric (hollow diamond)" if c.paper_arms else "")
+                + "; one axis per arm.</figcaption></figure>"
             )
         for f in s.result.figures:
             url = figure_url(s, f["file"], page_url, results, docs)

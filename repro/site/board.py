@@ -9,7 +9,6 @@ from collections import Counter
 
 from repro.claims import Verdict, fmt
 from repro.run.states import ClaimState
-from repro.site.details import relurl
 from repro.site.blocks import (
     NO_VERDICT,
     NOT_RUN,
@@ -25,6 +24,7 @@ from repro.site.blocks import (
     stale_badge,
     status,
 )
+from repro.site.details import relurl
 
 
 def ours_short(s: ClaimState, limit: int = 3) -> str:
@@ -37,6 +37,19 @@ def ours_short(s: ClaimState, limit: int = 3) -> str:
         shown.append(f"+{len(items) - limit}")
     full = "; ".join(f"{arm}: {m.text()}" for arm, m in items)
     return f'<span title="{esc(full)}">{" · ".join(shown) or "–"}</span>'
+
+
+def paper_short(s: ClaimState, limit: int = 3) -> str:
+    """The paper's numbers in our metric, arm by arm like `ours_short`, where the claim gives
+    them; else its reported text, cut short (whole in the tooltip)."""
+    arms = list(s.claim.paper_arms.items())
+    if not arms:
+        return _short(s.claim.paper_value)
+    shown = [f"{esc(arm)} {esc(fmt(v))}" for arm, v in arms[:limit]]
+    if len(arms) > limit:
+        shown.append(f"+{len(arms) - limit}")
+    full = f"{s.claim.paper_value} (in our metric: {s.claim.paper_arms_from})"
+    return f'<span title="{esc(full)}">{" · ".join(shown)}</span>'
 
 
 def _short(text: str, width: int = 90) -> str:
@@ -107,7 +120,7 @@ def board_html(site: SiteStates, page_url: str) -> str:
                 f"{esc(s.claim.slug)}</a></td>"
                 f"<td>{kind_badge(s)}</td>"
                 f"<td>{badge(label)}{replication_badge(s)}{stale_badge(s)}{scale_badge(s)}</td>"
-                f"<td>{_short(s.claim.paper_value)}</td>"
+                f"<td>{paper_short(s)}</td>"
                 f"<td>{ours_short(s)}</td>"
                 f"<td>{esc(date)}</td>"
                 "</tr>"

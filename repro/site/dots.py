@@ -1,11 +1,12 @@
 """Site room, the dot-and-interval figure of a claim block, as inline SVG (no matplotlib).
 
 One row per arm: every seed's value (small dots), the mean (a large dot) and its 95% interval
-(a bar), and the criterion's threshold for that arm where the criterion compares the arm with a
-number (a dashed tick, labelled). Each row has its own axis (arms of a claim measure different
-things: a loss, an accuracy, a difference), logarithmic when the values are positive and span
-more than two decades. The figure is drawn at build time from the stored result: no number in it
-is typed by hand, and nothing is retrained.
+(a bar), the criterion's threshold for that arm where the criterion compares the arm with a
+number (a dashed tick, labelled), and the paper's own number in our metric where the claim gives
+one (`Claim.paper_arms`: a hollow diamond). Each row has its own axis (arms of a claim measure
+different things: a loss, an accuracy, a difference), logarithmic when the values are positive
+and span more than two decades. The figure is drawn at build time from the stored result: no
+number in it is typed by hand, and nothing is retrained.
 """
 
 from __future__ import annotations
@@ -59,11 +60,12 @@ def dots_svg(claim: Claim, result: Result) -> str:
     height = PAD * 2 + ROW * (len(rows) + len(diverged))
     out = [
         f'<svg class="sn-dots" viewBox="0 0 {WIDTH} {height}" width="100%" role="img" '
-        f'aria-label="each arm: seeds, mean and 95% interval, threshold">'
+        f'aria-label="each arm: seeds, mean and 95% interval, threshold, the paper\'s value">'
     ]
     for i, (arm, vals, s, ticks) in enumerate(rows):
         y = PAD + ROW * i + ROW / 2
-        pts = vals + [t for t, _ in ticks]
+        paper = claim.paper_arms.get(arm)
+        pts = vals + [t for t, _ in ticks] + ([paper] if paper is not None else [])
         if s.lo is not None and s.hi is not None and math.isfinite(s.lo):
             pts += [s.lo, s.hi]
         lo, hi, log = _axis(pts)
@@ -87,6 +89,14 @@ def dots_svg(claim: Claim, result: Result) -> str:
             )
         for v in vals:
             out.append(f'<circle cx="{x(v):.1f}" cy="{y}" r="2.5" class="sn-dots-seed"/>')
+        if paper is not None and (paper > 0 or not log):
+            px = x(paper)
+            diamond = f"M{px:.1f} {y - 6} L{px + 6:.1f} {y} L{px:.1f} {y + 6} L{px - 6:.1f} {y} Z"
+            out.append(
+                f'<path d="{diamond}" '
+                f'class="sn-dots-paper"><title>paper: {html.escape(arm)} {fmt(paper)} '
+                f"({html.escape(claim.paper_arms_from)})</title></path>"
+            )
         if s.lo is not None and s.hi is not None and math.isfinite(s.lo):
             out.append(
                 f'<line x1="{x(s.lo):.1f}" x2="{x(s.hi):.1f}" y1="{y}" y2="{y}" '

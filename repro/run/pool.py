@@ -1,0 +1,273 @@
+"""Run room, the pool of parallel units: a paper's units on local worker processes or on Ray.
+
+Each unit (repro.kit.units) runs in `execute`: its worker loads the paper card, rebuilds the
+config from the scale and overrides, sets one thread, deterministic kernels and every generator
+from the unit's seed, and returns the unit's measurements after a JSON round trip. The serial
+path (`jobs=1`) calls the same function in this process, so the numbers are bit-identical
+whatever the number of workers or the order in which units finish.
+
+Finished units are cached one file each under scratch/units/<key>/<hash>/, where the hash
+covers the code, the config and the environment. A run that is interrupted, or whose worker
+dies, keeps them: the same command again runs only the missing units. The runner deletes the
+cache once the paper's result is saved.
+
+Backends: "process" (a spawn pool of `jobs` processes on this machine; the default) and "ray"
+(`ray.init(address)`: an existing cluster, or a local instance with `jobs` CPUs when no address
+is given). Ray is an optional dependency group (`pip install -e .[ray]`).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import signal
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from repro.claims import ResultError
+from repro.claims.store import atomic_write
+from repro.kit import device as placement
+from repro.kit.units import Unit
+from repro.run import cluster
+from repro.run.discover import Paper, load
+
+BACKENDS = ("process", "ray")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs to rebuild a paper's config: plain values only (picklable)."""
+
+    root: str
+    key: str
+    scale: str
+    overrides: tuple[tuple[str, Any], ...]
+    device: str | None
+
+
+class UnitFailure(Exception):
+    """Units failed or a worker died; the finished units are cached. The message names them."""
+
+
+@dataclass
+class Done:
+    """Every unit's measurements, where they ran, and what the units cost."""
+
+    outputs: dict[Unit, Any] = field(default_factory=dict)
+    placements: dict[str, set[str]] = field(
+        default_factory=lambda: {"parameters": set(), "batches": set()}
+    )
+    cpu_s: float = 0.0  # summed over units (each on one thread)
+    unit_cpu_s: dict[str, float] = field(default_factory=dict)  # what each unit cost
+    peak_mb: float = 0.0  # the largest resident set of any worker
+    cached: int = 0  # units read from the cache instead of run
+
+    def add(self, u: Unit, rec: Mapping[str, Any]) -> None:
+        self.outputs[u] = rec["output"]
+        for k, v in rec["placements"].items():
+            self.placements.setdefault(k, set()).update(v)
+        self.cpu_s += rec["cpu_s"]
+        self.unit_cpu_s[str(u)] = round(rec["cpu_s"], 2)
+        self.peak_mb = max(self.peak_mb, rec["peak_mb"])
+
+
+_PAPERS: dict[tuple[str, str], Paper] = {}
+
+
+def execute(job: Job, u: Unit, marker_dir: str | None = None) -> dict[str, Any]:
+    """Run one unit here (in a worker, or in the runner's process) and return its record."""
+    if marker_dir is not None:  # tells the parent which unit this process holds, if it dies
+        Path(marker_dir, u.file + ".pid").write_text(str(os.getpid()))
+    paper = _PAPERS.get((job.root, job.key))
+    if paper is None:
+        paper = _PAPERS[(job.root, job.key)] = load(Path(job.root), job.key)
+    config = paper.config(job.scale, dict(job.overrides))
+    dev = placement.choose(job.device)
+    placement.set_threads()
+    placement.set_deterministic()
+    placement.seed_everything(u.seed)
+    start = time.process_time()
+    with placement.use(dev):
+        output = paper.module.unit(config, u)
+        seen = placement.placements()
+    try:
+        text = json.dumps(output, allow_nan=True)
+    except TypeError as exc:
+        raise ResultError(f"{paper.rel}: unit() for {u} returned a non-JSON value: {exc}") from None
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
+    return {
+        "output": json.loads(text),
+        "placements": seen,
+        "cpu_s": time.process_time() - start,
+        "peak_mb": peak_kb / 1024,
+    }
+
+
+class Cache:
+    """One JSON file per finished unit; a corrupt file counts as missing."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def get(self, u: Unit) -> dict[str, Any] | None:
+        path = self.folder / u.file
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return rec if isinstance(rec, dict) and "output" in rec else None
+
+    def put(self, u: Unit, rec: Mapping[str, Any]) -> None:
+        atomic_write(self.folder / u.file, json.dumps(rec, allow_nan=True))
+
+    def clear(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def run_units(
+    job: Job,
+    units: Sequence[Unit],
+    *,
+    jobs: int,
+    cache: Cache,
+    log: Callable[[str], None],
+    backend: str = "process",
+    address: str | None = None,
+) -> Done:
+    """Every unit's record, from the cache or run now; UnitFailure when any unit failed."""
+    if len(set(units)) != len(units):
+        raise ResultError(f"repro/{job.key}.py: units() lists a unit twice")
+    done, todo = Done(), []
+    for u in units:
+        rec = cache.get(u)
+        if rec is None:
+            todo.append(u)
+        else:
+            done.add(u, rec)
+            done.cached += 1
+    if done.cached:
+        log(
+            f"{job.key}: {done.cached} of {len(units)} units kept from an unfinished run; "
+            f"running the {len(todo)} missing"
+        )
+    progress = Progress(job.key, len(units), done.cached, max(1, jobs), log)
+    if backend == "ray":
+        stream = cluster.stream(execute, job, todo, jobs, address)
+    elif jobs <= 1 or len(todo) <= 1:
+        stream = _serial(job, todo)
+    else:
+        stream = _processes(job, todo, jobs, cache.folder)
+    failures = []
+    for u, rec, error in stream:
+        if error is None:
+            cache.put(u, rec)
+            done.add(u, rec)
+        else:
+            failures.append(f"  unit {u}: {error}")
+        progress.finished()
+    if failures:
+        raise UnitFailure(
+            f"{job.key}: {len(failures)} unit(s) did not finish:\n"
+            + "\n".join(failures)
+            + f"\n{len(done.outputs)} of {len(units)} units are kept in {cache.folder}; the same "
+            "command runs only the missing ones"
+        )
+    return done
+
+
+Stream = Iterator[tuple[Unit, dict[str, Any] | None, str | None]]
+
+
+def _serial(job: Job, todo: Sequence[Unit]) -> Stream:
+    for u in todo:
+        try:
+            yield u, execute(job, u), None
+        except Exception:
+            yield u, None, traceback.format_exc().rstrip()
+
+
+def _processes(job: Job, todo: Sequence[Unit], jobs: int, folder: Path) -> Stream:
+    markers = folder / "running"
+    markers.mkdir(parents=True, exist_ok=True)
+    ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
+    pending = list(reversed(todo))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_quiet) as pool:
+        running: dict[Any, Unit] = {}
+        while pending or running:
+            while pending and len(running) < jobs:  # never more in flight than workers
+                u = pending.pop()
+                running[pool.submit(execute, job, u, str(markers))] = u
+            procs = dict(getattr(pool, "_processes", None) or {})  # pid -> Process
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                u = running.pop(fut)
+                try:
+                    yield u, fut.result(), None
+                except BrokenProcessPool:
+                    yield u, None, _death(u, markers, procs)
+                    for rest in running:  # the pool is gone: every unit in flight ends with it
+                        yield running[rest], None, _death(running[rest], markers, procs)
+                    for rest in pending:
+                        yield rest, None, "not started: the worker pool broke"
+                    running.clear()
+                    pending.clear()
+                    break
+                except Exception as exc:
+                    yield u, None, "".join(traceback.format_exception(exc)).rstrip()
+    shutil.rmtree(markers, ignore_errors=True)
+
+
+def _quiet() -> None:
+    os.environ["REPRO_QUIET"] = "1"  # no progress bars from workers: the pool prints progress
+
+
+def _death(u: Unit, markers: Path, procs: Mapping[int, Any]) -> str:
+    """Why a unit's worker went: the signal or exit code of the process that held it."""
+    try:
+        pid = int((markers / (u.file + ".pid")).read_text())
+    except (OSError, ValueError):
+        return "its worker process died before the unit began (stopped with the pool)"
+    proc = procs.get(pid)
+    if proc is not None:
+        proc.join(timeout=5)
+    code = getattr(proc, "exitcode", None)
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name
+        cause = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"worker process {pid} was killed by {name}{cause} while running it"
+    if code is not None:
+        return f"worker process {pid} exited with status {code} while running it"
+    return f"worker process {pid} died while running it (stopped with the pool)"
+
+
+class Progress:
+    """Units done, running and the ETA, one line per finished unit."""
+
+    def __init__(self, key: str, total: int, done: int, jobs: int, log: Callable[[str], None]):
+        self.key, self.total, self.done, self.jobs, self.log = key, total, done, jobs, log
+        self.first_done, self.start = done, time.perf_counter()
+
+    def finished(self) -> None:
+        self.done += 1
+        running = min(self.jobs, self.total - self.done)
+        elapsed = time.perf_counter() - self.start
+        ran = self.done - self.first_done
+        left = (self.total - self.done) * elapsed / ran if ran else 0.0
+        self.log(
+            f"{self.key}: {self.done}/{self.total} units done, {running} running, "
+            f"ETA {_clock(left)}"
+        )
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"

@@ -1,0 +1,195 @@
+"""The pool of parallel units: the same numbers for any number of workers, a killed worker named
+with its unit, finished units kept and only the missing ones rerun, budgets, Ray."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from fakeproject import KEY, MODULE, make_project
+
+from repro.claims import load_record
+from repro.kit.units import Budget, Unit, grid
+from repro.run.discover import discover
+from repro.run.pool import Cache
+from repro.run.runner import run_paper
+
+# The fake card of fakeproject, split into units: one fit per (arm, seed). With mode "kill" the
+# unit bad/seed 1 SIGKILLs its own worker while the file named by REPRO_TEST_KILL exists (it
+# removes the file first, so the rerun goes through); every unit that runs appends its name to
+# the file named by REPRO_TEST_LOG.
+UNITS = """
+
+from repro.kit.units import Budget, Unit, grid
+
+BUDGET = Budget(cpu_s=1e-6, memory_mb=1e-3, measured="a budget no run can meet, for the test")
+
+
+def units(config, seeds):
+    return grid("works", ("good", "bad"), seeds)
+
+
+def unit(config, u):
+    import os, signal
+    from pathlib import Path
+
+    with open(os.environ["REPRO_TEST_LOG"], "a") as f:
+        f.write(f"{u}\\n")
+    flag = Path(os.environ.get("REPRO_TEST_KILL", "/nonexistent"))
+    if config.mode == "kill" and str(u) == "works/bad/seed 1" and flag.exists():
+        flag.unlink()
+        os.kill(os.getpid(), signal.SIGKILL)
+    if config.mode == "raise" and str(u) == "works/good/seed 0":
+        raise RuntimeError("boom in a unit")
+    lr = config.lr if u.arm == "good" else config.bad_lr
+    h = fit(lr, u.seed, config.steps, config.sizes[0])
+    return {"final": h.final_loss(), "step": h.diverged_step, "loss": h.loss}
+
+
+def combine(config, seeds, done):
+    values = {a: [done[Unit("works", a, s)]["final"] for s in seeds] for a in ("good", "bad")}
+    notes = [f"bad seed {s} diverged at step {done[Unit('works', 'bad', s)]['step']}"
+             for s in seeds]
+    extra = {"good": [done[Unit("works", "good", s)]["loss"] for s in seeds]}
+    result = Result("fake2020paper.works", values, notes=notes, extra=extra)
+    result.add_figure("values", arm_values({"good": values["good"]}), "Final loss per seed.")
+    return [result, Result("fake2020paper.later", {"x": [1.0] * len(seeds)})]
+"""
+UNIT_MODULE = MODULE.replace("def run(", "def _run_unused(") + UNITS
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = make_project(tmp_path / "p", UNIT_MODULE)
+    monkeypatch.setenv("REPRO_TEST_LOG", str(tmp_path / "ran.txt"))
+    monkeypatch.setenv("REPRO_TEST_KILL", str(tmp_path / "kill"))
+    return root
+
+
+def ran(project: Path) -> list[str]:
+    path = Path(os.environ["REPRO_TEST_LOG"])
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def numbers(record) -> str:
+    return json.dumps(
+        {k: (r.values, r.notes, r.extra) for k, r in record.results.items()}, sort_keys=True
+    )
+
+
+def test_units_are_named_and_cached_one_file_each(tmp_path):
+    assert grid("p", ("a", "b"), [3, 4]) == [
+        Unit("p", "a", 3),
+        Unit("p", "b", 3),
+        Unit("p", "a", 4),
+        Unit("p", "b", 4),
+    ]
+    assert str(Unit("copy-memory", "lstm", 101)) == "copy-memory/lstm/seed 101"
+    cache = Cache(tmp_path / "c")
+    u = Unit("x/y", "a b", 1)
+    assert cache.get(u) is None
+    cache.put(u, {"output": {"v": float("nan")}})
+    assert cache.get(u)["output"]["v"] != cache.get(u)["output"]["v"]  # NaN survives
+    (tmp_path / "c" / u.file).write_text("{not json")
+    assert cache.get(u) is None  # a corrupt file counts as missing: the unit runs again
+    assert Budget(100, 50, "m").exceeded(149, 74) == []
+    assert len(Budget(100, 50, "m").exceeded(151, 76)) == 2
+
+
+def test_one_worker_and_two_give_identical_numbers(project):
+    paper = discover(project)[KEY]
+    one = run_paper(paper, scale="quick", results_dir=project / "a", jobs=1, log=lambda m: None)
+    two = run_paper(paper, scale="quick", results_dir=project / "b", jobs=2, log=lambda m: None)
+    assert one.status == two.status == "ran", (one.error, two.error)
+    assert numbers(one.record) == numbers(two.record)
+    assert (one.record.provenance["jobs"], two.record.provenance["jobs"]) == (1, 2)
+    assert one.record.provenance["cpu_time_s"] > 0
+    # The unit cache is gone once the result is saved.
+    assert not any((project / "scratch" / "units" / KEY).glob("*/*.json"))
+
+
+def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(project, tmp_path):
+    paper = discover(project)[KEY]
+    results = project / "r"
+    first = run_paper(paper, scale="quick", results_dir=results, jobs=2, log=lambda m: None)
+    assert first.status == "ran"
+    before = (results / KEY / "result.json").read_bytes()
+    (tmp_path / "kill").touch()
+    log: list[str] = []
+    killed = run_paper(
+        paper,
+        scale="quick",
+        results_dir=results,
+        jobs=2,
+        force=True,
+        log=log.append,
+        overrides={"mode": "kill"},
+    )
+    assert killed.status == "failed"
+    message = "\n".join(log)
+    assert "unit works/bad/seed 1: worker process" in message and "SIGKILL" in message, message
+    assert "the same command runs only the missing ones" in message
+    assert (results / KEY / "result.json").read_bytes() == before  # the stored result is intact
+    kept = {line for line in ran(project)[4:] if line != "works/bad/seed 1"}
+    cached = {p.name for p in (project / "scratch" / "units" / KEY).glob("*/*.json")}
+    assert cached and len(cached) < 4, cached  # some units finished, not all
+    Path(os.environ["REPRO_TEST_LOG"]).unlink()
+    log.clear()
+    again = run_paper(
+        paper,
+        scale="quick",
+        results_dir=results,
+        jobs=2,
+        force=True,
+        log=log.append,
+        overrides={"mode": "kill"},
+    )
+    assert again.status == "ran", again.error
+    rerun = ran(project)
+    assert "works/bad/seed 1" in rerun and len(rerun) == 4 - len(cached), (rerun, cached)
+    assert any(f"{len(cached)} of 4 units kept" in m for m in log), log
+    assert kept  # the first attempt got somewhere before the kill
+    clean = run_paper(paper, scale="quick", results_dir=project / "c", jobs=1, log=lambda m: None)
+    assert numbers(again.record) == numbers(clean.record)  # resumed = uninterrupted
+
+
+def test_a_unit_that_raises_is_named_and_the_others_are_kept(project):
+    paper = discover(project)[KEY]
+    log: list[str] = []
+    out = run_paper(
+        paper,
+        scale="quick",
+        results_dir=project / "r",
+        jobs=2,
+        log=log.append,
+        overrides={"mode": "raise"},
+    )
+    assert out.status == "failed"
+    message = "\n".join(log)
+    assert "unit works/good/seed 0:" in message and "boom in a unit" in message, message
+    assert load_record(project / "r", KEY) is None
+    assert len(list((project / "scratch" / "units" / KEY).glob("*/*.json"))) == 3
+
+
+def test_a_run_over_its_budget_warns(project):
+    paper = discover(project)[KEY]
+    log: list[str] = []
+    out = run_paper(paper, results_dir=project / "r", jobs=1, log=log.append)
+    assert out.status == "ran", out.error
+    warned = [m for m in log if m.startswith("warning") and "budget" in m]
+    assert warned and "BUDGET" in warned[0], log
+
+
+@pytest.mark.slow
+def test_ray_gives_the_numbers_of_the_process_pool(project):
+    pytest.importorskip("ray", reason="the test dependency group installs Ray")
+    paper = discover(project)[KEY]
+    pool = run_paper(paper, scale="quick", results_dir=project / "a", jobs=2, log=lambda m: None)
+    ray = run_paper(
+        paper, scale="quick", results_dir=project / "b", jobs=2, backend="ray", log=lambda m: None
+    )
+    assert ray.status == "ran", ray.error
+    assert numbers(pool.record) == numbers(ray.record)
+    assert ray.record.provenance["backend"] == "ray"
