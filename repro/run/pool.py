@@ -19,6 +19,7 @@ is given). Ray is an optional dependency group (`pip install -e .[ray]`).
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import os
 import resource
@@ -142,8 +143,12 @@ def run_units(
     log: Callable[[str], None],
     backend: str = "process",
     address: str | None = None,
+    expected: Mapping[str, float] | None = None,
 ) -> Done:
-    """Every unit's record, from the cache or run now; UnitFailure when any unit failed."""
+    """Every unit's record, from the cache or run now; UnitFailure when any unit failed.
+
+    `expected`: CPU seconds per unit name from an earlier run; the longest start first (units
+    with no figure before them, in their declared order). The order never changes a number."""
     if len(set(units)) != len(units):
         raise ResultError(f"repro/{job.key}.py: units() lists a unit twice")
     done, todo = Done(), []
@@ -154,6 +159,8 @@ def run_units(
         else:
             done.add(u, rec)
             done.cached += 1
+    if expected:
+        todo.sort(key=lambda u: -expected.get(str(u), math.inf))  # stable: ties keep the order
     if done.cached:
         log(
             f"{job.key}: {done.cached} of {len(units)} units kept from an unfinished run; "

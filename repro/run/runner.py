@@ -156,13 +156,22 @@ def run_paper(
             )
             units = paper.module.units(config, list(seed_list))
             done = pool.run_units(
-                job, units, jobs=jobs, cache=cache, log=log, backend=backend, address=address
+                job,
+                units,
+                jobs=jobs,
+                cache=cache,
+                log=log,
+                backend=backend,
+                address=address,
+                expected=_unit_costs(stored, committed_dir(paper.root), paper.key),
             )
             placement.seed_everything(seed_list[0])  # as a serial run() would start
+            combine_start = time.process_time()
             with placement.use(dev):
                 raw = paper.module.combine(config, list(seed_list), done.outputs)
                 seen = _merge(done.placements, placement.placements())
-            cpu_s, peak_mb = done.cpu_s + time.process_time() - cpu_start, done.peak_mb
+            cpu_s = done.cpu_s + time.process_time() - combine_start
+            peak_mb = max(done.peak_mb, _peak_mb()) if jobs <= 1 else done.peak_mb
             unit_cpu = done.unit_cpu_s
         else:
             with placement.use(dev):
@@ -234,6 +243,23 @@ def units_dir(root: Path, key: str, hs: Mapping[str, str]) -> Path:
     """scratch/units/<key>/<hash of code, config and environment>/: the per-unit cache."""
     digest = hashlib.sha256((hs["code"] + hs["config"] + hs["env"]).encode()).hexdigest()[:16]
     return scratch_dir(root).parent / "units" / key / digest
+
+
+def _unit_costs(stored: Record | None, committed: Path, key: str) -> dict[str, float]:
+    """Each unit's CPU seconds in the last run that recorded them (this results folder's, else
+    the committed one): the pool starts the longest first, so no core idles at the end."""
+    for record in (stored, _quiet_load(committed, key)):
+        costs = record.provenance.get("unit_cpu_s") if record is not None else None
+        if costs:
+            return dict(costs)
+    return {}
+
+
+def _quiet_load(results: Path, key: str) -> Record | None:
+    try:
+        return load_record(results, key)
+    except ResultError:
+        return None
 
 
 def _merge(*logs: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
