@@ -186,3 +186,24 @@ def test_the_papers_numbers_in_our_metric_sit_beside_ours(ran):
     assert ">good 0.01</span>" in board.paper_short(state)  # the board's "Paper says" cell
     with pytest.raises(ValueError, match="paper_arms_from"):
         dataclasses.replace(state.claim, paper_arms={"good": 1.0}, paper_arms_from="")
+
+
+def test_a_paper_scale_result_is_a_second_line(ran):
+    """A run at the paper's sizes stored in docs/results/paper-scale/ (what a GPU run on the
+    registered seeds writes) shows as its own line, with the device it ran on."""
+    from repro.run.discover import paper_scale_dir
+
+    paper = discover(ran)[KEY]
+    out = run_paper(paper, scale="paper", results_dir=paper_scale_dir(ran), log=lambda m: None)
+    assert out.status == "ran", out.error
+    assert (ran / "docs" / "results" / "paper-scale" / KEY / "result.json").exists()
+    html = blocks.claim_html("fake2020paper.works", site_of(ran), f"papers/{KEY}/")
+    line = html.split('<p class="sn-paper-scale">')[1].split("</p>")[0]
+    assert "Paper scale, cpu" in line and out.record.results[f"{KEY}.works"].verdict in line
+    assert not joins_findings_about(ran, "paper-scale")
+
+
+def joins_findings_about(root: Path, name: str) -> list:
+    from repro.site.checks import result_findings
+
+    return [f for f in result_findings(root, discover(root)) if name in f.where]

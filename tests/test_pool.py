@@ -13,7 +13,7 @@ from fakeproject import KEY, MODULE, make_project
 from repro.claims import load_record
 from repro.kit.units import Budget, Unit, grid
 from repro.run.discover import discover
-from repro.run.pool import Cache
+from repro.run.pool import Cache, Workers
 from repro.run.runner import run_paper
 
 # The fake card of fakeproject, split into units: one fit per (arm, seed). With mode "kill" the
@@ -36,7 +36,7 @@ def unit(config, u):
     from pathlib import Path
 
     with open(os.environ["REPRO_TEST_LOG"], "a") as f:
-        f.write(f"{u}\\n")
+        f.write(f"{u}|{os.getpid()}\\n")
     flag = Path(os.environ.get("REPRO_TEST_KILL", "/nonexistent"))
     if config.mode == "kill" and str(u) == "works/bad/seed 1" and flag.exists():
         flag.unlink()
@@ -70,7 +70,13 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def ran(project: Path) -> list[str]:
     path = Path(os.environ["REPRO_TEST_LOG"])
-    return path.read_text().splitlines() if path.exists() else []
+    lines = path.read_text().splitlines() if path.exists() else []
+    return [line.split("|")[0] for line in lines]
+
+
+def pids() -> set[str]:
+    lines = Path(os.environ["REPRO_TEST_LOG"]).read_text().splitlines()
+    return {line.split("|")[1] for line in lines}
 
 
 def numbers(record) -> str:
@@ -108,6 +114,23 @@ def test_one_worker_and_two_give_identical_numbers(project):
     assert one.record.provenance["cpu_time_s"] > 0
     # The unit cache is gone once the result is saved.
     assert not any((project / "scratch" / "units" / KEY).glob("*/*.json"))
+
+
+def test_one_pool_serves_every_paper_of_a_command(project):
+    """The workers start once per command (importing torch takes seconds), not once per paper."""
+    paper = discover(project)[KEY]
+    with Workers(2) as workers:
+        for name in ("a", "b"):
+            out = run_paper(
+                paper,
+                scale="quick",
+                results_dir=project / name,
+                jobs=2,
+                workers=workers,
+                log=lambda m: None,
+            )
+            assert out.status == "ran", out.error
+    assert len(ran(project)) == 8 and len(pids()) <= 2, pids()
 
 
 def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(project, tmp_path):

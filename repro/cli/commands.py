@@ -21,6 +21,7 @@ from repro.run.audit import audit_paper
 from repro.run.config import parse_overrides
 from repro.run.discover import ROOT, Paper, committed_dir, discover, find
 from repro.run.errors import PaperModuleError, UsageError
+from repro.run.pool import Workers
 from repro.run.runner import Outcome, default_jobs, run_paper
 from repro.run.states import paper_states
 from repro.site.board import tally
@@ -161,23 +162,24 @@ def _run(root: Path, args: argparse.Namespace) -> int:
     done: list[Outcome] = []
     current = None
     try:
-        for paper in selected:
-            current = paper
-            done.append(
-                run_paper(
-                    paper,
-                    scale=args.scale,
-                    seeds=args.seeds,
-                    overrides=overrides,
-                    results_dir=args.results_dir,
-                    force=args.force,
-                    log=log,
-                    device=args.device,
-                    revise=args.revise,
-                    **_pool(args),
+        with _workers(args) as pool:
+            for paper in selected:
+                current = paper
+                done.append(
+                    run_paper(
+                        paper,
+                        scale=args.scale,
+                        seeds=args.seeds,
+                        overrides=overrides,
+                        results_dir=args.results_dir,
+                        force=args.force,
+                        log=log,
+                        device=args.device,
+                        revise=args.revise,
+                        **pool,
+                    )
                 )
-            )
-            current = None
+                current = None
     except KeyboardInterrupt:
         print(file=sys.stderr)
         if current is not None:
@@ -206,10 +208,12 @@ def cmd_audit(root: Path, args: argparse.Namespace) -> int:
     papers = discover(root)
     selected = _select(papers, args.keys)
     failed = False
-    for paper in selected:
-        out = audit_paper(
-            paper, n=args.n, device=args.device, log=lambda m: _log(args, m), **_pool(args)
-        )
+    with _workers(args) as pool:
+        outs = [
+            audit_paper(paper, n=args.n, device=args.device, log=lambda m: _log(args, m), **pool)
+            for paper in selected
+        ]
+    for paper, out in zip(selected, outs):
         if out.status == "skipped":
             print(f"{paper.key}: checks only, nothing to replicate")
             continue
@@ -230,6 +234,19 @@ def _pool(args: argparse.Namespace) -> dict:
     if args.address and args.backend != "ray":
         raise UsageError("--address names a Ray cluster: use it with --backend ray")
     return {"jobs": args.jobs, "backend": args.backend, "address": args.address}
+
+
+@contextlib.contextmanager
+def _workers(args: argparse.Namespace) -> Iterator[dict]:
+    """The pool options, with one process pool for every paper of the command (its workers
+    start once, not once per paper)."""
+    options = _pool(args)
+    jobs = options["jobs"] or default_jobs()
+    if options["backend"] != "process" or jobs <= 1:
+        yield options
+        return
+    with Workers(jobs) as workers:
+        yield {**options, "jobs": jobs, "workers": workers}
 
 
 def _log(args: argparse.Namespace, msg: str) -> None:

@@ -41,6 +41,15 @@ def committed_dir(root: Path | None = None) -> Path:
     return (root or ROOT) / "docs" / "results"
 
 
+def paper_scale_dir(root: Path | None = None) -> Path:
+    """Committed paper-scale results from a GPU run, beside the full-scale ones:
+    docs/results/paper-scale/<key>/ (shown on the page as a second line)."""
+    return committed_dir(root) / PAPER_SCALE
+
+
+PAPER_SCALE = "paper-scale"
+
+
 def scratch_dir(root: Path | None = None) -> Path:
     """Where non-default runs go (other scales, seeds, overrides): scratch/results/, ignored."""
     return (root or ROOT) / "scratch" / "results"

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from repro.claims import Record, revisions, stamp
-from repro.run.discover import Paper, committed_dir, rel
+from repro.run.discover import Paper, committed_dir, paper_scale_dir, rel
 from repro.run.errors import UsageError
 from repro.run.provenance import code_files, git_state
 
 
 def is_committed(paper: Paper, results_dir: Path) -> bool:
-    return Path(results_dir).resolve() == committed_dir(paper.root).resolve()
+    here = Path(results_dir).resolve()
+    return here in (committed_dir(paper.root).resolve(), paper_scale_dir(paper.root).resolve())
 
 
 def refuse_exploration_seeds(paper: Paper, seeds: Sequence[int]) -> None:

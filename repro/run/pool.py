@@ -144,6 +144,7 @@ def run_units(
     backend: str = "process",
     address: str | None = None,
     expected: Mapping[str, float] | None = None,
+    workers: Workers | None = None,
 ) -> Done:
     """Every unit's record, from the cache or run now; UnitFailure when any unit failed.
 
@@ -172,15 +173,21 @@ def run_units(
     elif jobs <= 1 or len(todo) <= 1:
         stream = _serial(job, todo)
     else:
-        stream = _processes(job, todo, jobs, cache.folder)
+        own = workers is None or workers.jobs != jobs
+        pool = Workers(jobs) if own else workers
+        stream = _processes(job, todo, pool, cache.folder)
     failures = []
-    for u, rec, error in stream:
-        if error is None:
-            cache.put(u, rec)
-            done.add(u, rec)
-        else:
-            failures.append(f"  unit {u}: {error}")
-        progress.finished()
+    try:
+        for u, rec, error in stream:
+            if error is None:
+                cache.put(u, rec)
+                done.add(u, rec)
+            else:
+                failures.append(f"  unit {u}: {error}")
+            progress.finished()
+    finally:
+        if backend != "ray" and jobs > 1 and len(todo) > 1 and own:
+            pool.close()
     if failures:
         raise UnitFailure(
             f"{job.key}: {len(failures)} unit(s) did not finish:\n"
@@ -202,34 +209,60 @@ def _serial(job: Job, todo: Sequence[Unit]) -> Stream:
             yield u, None, traceback.format_exc().rstrip()
 
 
-def _processes(job: Job, todo: Sequence[Unit], jobs: int, folder: Path) -> Stream:
+class Workers:
+    """A spawn pool of `jobs` processes kept across the papers of one command, so each worker
+    starts (imports torch and the cards) once; replaced after a worker dies."""
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def get(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            ctx = multiprocessing.get_context("spawn")  # fork after torch's threads can hang
+            self._pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_quiet)
+        return self._pool
+
+    def close(self, broken: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=not broken, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close(broken=exc[0] is not None)
+
+
+def _processes(job: Job, todo: Sequence[Unit], workers: Workers, folder: Path) -> Stream:
     markers = folder / "running"
     markers.mkdir(parents=True, exist_ok=True)
-    ctx = multiprocessing.get_context("spawn")  # fork after torch has started threads can hang
-    pending = list(reversed(todo))
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_quiet) as pool:
-        running: dict[Any, Unit] = {}
-        while pending or running:
-            while pending and len(running) < jobs:  # never more in flight than workers
-                u = pending.pop()
-                running[pool.submit(execute, job, u, str(markers))] = u
-            procs = dict(getattr(pool, "_processes", None) or {})  # pid -> Process
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                u = running.pop(fut)
-                try:
-                    yield u, fut.result(), None
-                except BrokenProcessPool:
-                    yield u, None, _death(u, markers, procs)
-                    for rest in running:  # the pool is gone: every unit in flight ends with it
-                        yield running[rest], None, _death(running[rest], markers, procs)
-                    for rest in pending:
-                        yield rest, None, "not started: the worker pool broke"
-                    running.clear()
-                    pending.clear()
-                    break
-                except Exception as exc:
-                    yield u, None, "".join(traceback.format_exception(exc)).rstrip()
+    jobs, pending = workers.jobs, list(reversed(todo))
+    pool = workers.get()
+    running: dict[Any, Unit] = {}
+    while pending or running:
+        while pending and len(running) < jobs:  # never more in flight than workers
+            u = pending.pop()
+            running[pool.submit(execute, job, u, str(markers))] = u
+        procs = dict(getattr(pool, "_processes", None) or {})  # pid -> Process
+        finished, _ = wait(running, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            u = running.pop(fut)
+            try:
+                yield u, fut.result(), None
+            except BrokenProcessPool:
+                workers.close(broken=True)  # a fresh pool for whatever runs next
+                yield u, None, _death(u, markers, procs)
+                for rest in running:  # the pool is gone: every unit in flight ends with it
+                    yield running[rest], None, _death(running[rest], markers, procs)
+                for rest in pending:
+                    yield rest, None, "not started: the worker pool broke"
+                running.clear()
+                pending.clear()
+                break
+            except Exception as exc:
+                yield u, None, "".join(traceback.format_exception(exc)).rstrip()
     shutil.rmtree(markers, ignore_errors=True)
 
 

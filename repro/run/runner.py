@@ -31,7 +31,7 @@ from repro.kit import device as placement
 from repro.kit.figures import to_svg
 from repro.run import guard, pool
 from repro.run.config import DEFAULT_SCALE, resolve_seeds
-from repro.run.discover import Paper, committed_dir, scratch_dir
+from repro.run.discover import Paper, committed_dir, paper_scale_dir, scratch_dir
 from repro.run.errors import PaperModuleError
 from repro.run.provenance import (
     code_files,
@@ -103,10 +103,12 @@ def run_paper(
     jobs: int | None = None,
     backend: str = "process",
     address: str | None = None,
+    workers: pool.Workers | None = None,
 ) -> Outcome:
     """Run one paper's claims (or keep its up-to-date result) and save the record atomically.
 
-    `results_dir` None: docs/results for the default run, scratch/results otherwise. Raises
+    `results_dir` None: docs/results for the default run, docs/results/paper-scale for the
+    paper scale on a GPU (on the registered seeds), scratch/results otherwise. Raises
     UsageError for a bad scale/override; KeyboardInterrupt passes through (nothing is written).
     `device`: auto, cpu or cuda (None: REPRO_DEVICE, else auto); threads: REPRO_THREADS, else 1.
     A run into the committed results must pass the guards (repro.run.guard): no exploration
@@ -114,17 +116,25 @@ def run_paper(
     changed since the stored result.
     """
     config = paper.config(scale, overrides)
-    default = paper.default_seeds(config, scale)
+    dev = placement.choose(device)
+    # The paper's sizes on a GPU, on the registered seeds: committed beside the full-scale run.
+    gpu_paper = scale == "paper" and dev.type == "cuda" and not overrides and seeds is None
+    default = paper.default_seeds(config, DEFAULT_SCALE if gpu_paper else scale)
     seed_list = resolve_seeds(seeds, default)
     is_default = scale == DEFAULT_SCALE and not overrides and seed_list == default
     if results_dir is None:
-        results_dir = (committed_dir if is_default else scratch_dir)(paper.root)
+        results_dir = (
+            committed_dir(paper.root)
+            if is_default
+            else paper_scale_dir(paper.root)
+            if gpu_paper
+            else scratch_dir(paper.root)
+        )
     committed = guard.is_committed(paper, results_dir)
     try:
         stored = load_record(results_dir, paper.key)
     except ResultError:
         stored = None  # unreadable: replaced by this run (`repro check` reports it)
-    dev = placement.choose(device)
     placement.set_threads()  # the one place threads are set (paper modules never do)
     env = environment(dev)
     hs = hashes(paper, config, seed_list, env)
@@ -164,6 +174,7 @@ def run_paper(
                 backend=backend,
                 address=address,
                 expected=_unit_costs(stored, committed_dir(paper.root), paper.key),
+                workers=workers,
             )
             placement.seed_everything(seed_list[0])  # as a serial run() would start
             combine_start = time.process_time()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repro.claims import Claim, Record, Result, ResultError, load_audit, load_record
-from repro.run.discover import Paper, committed_dir, discover
+from repro.run.discover import PAPER_SCALE, Paper, committed_dir, discover
 from repro.run.provenance import stale_reason
 
 
@@ -26,6 +26,8 @@ class ClaimState:
     audit: Result | None = None  # the latest replication on fresh seeds (`repro audit`)
     audit_record: Record | None = None
     audit_stale: str | None = None  # why the replication no longer matches the code/config
+    paper_scale: Result | None = None  # the paper's sizes on a GPU (docs/results/paper-scale/)
+    paper_scale_record: Record | None = None
 
     @property
     def specified(self) -> bool:
@@ -81,6 +83,10 @@ def paper_states(paper: Paper, results: Path) -> list[ClaimState]:
     except ResultError as exc:
         audits, error = [], error or str(exc)
     audit = audits[-1] if audits else None
+    try:
+        big = load_record(results / PAPER_SCALE, paper.key)
+    except ResultError as exc:
+        big, error = None, error or str(exc)
     stale = stale_reason(paper, record) if record is not None else None
     audit_stale = stale_reason(paper, audit) if audit is not None else None
     return [
@@ -94,6 +100,8 @@ def paper_states(paper: Paper, results: Path) -> list[ClaimState]:
             audit.results.get(c.id) if audit else None,
             audit,
             audit_stale,
+            big.results.get(c.id) if big else None,
+            big,
         )
         for c in paper.claims
     ]

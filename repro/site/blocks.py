@@ -204,7 +204,16 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path | None) -> st
         f'<p class="admonition-title">{kind_badge(s)}{badge(label)}{replication_badge(s)}'
         f'{stale_badge(s)}{scale_badge(s)} <code class="sn-claim-id">{esc(c.id)}</code></p>'
     )
-    parts = [f'<p class="sn-statement">{esc(c.statement)}</p>', compare_table(s), _criterion(s)]
+    parts = [f'<p class="sn-statement">{esc(c.statement)}</p>']
+    if s.paper_scale is not None and s.paper_scale_record is not None:
+        prov = s.paper_scale_record.provenance
+        why = (s.paper_scale.detail.splitlines() or [""])[0]
+        seen = f"{s.paper_scale.verdict or 'no verdict'}" + (f": {why}" if why else "")
+        parts.append(
+            f'<p class="sn-paper-scale"><strong>Paper scale, {esc(prov.get("device", "?"))}'
+            f"</strong> ({esc(str(prov.get('date', ''))[:10])}): {esc(seen)}</p>"
+        )
+    parts += [compare_table(s), _criterion(s)]
     if s.result is not None and s.stale:
         parts.append(
             f'<p class="sn-stale-note"><strong>Stale:</strong> {esc(s.stale)}; the numbers '

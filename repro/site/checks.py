@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from repro.run.discover import Paper, committed_dir, rel
+from repro.run.discover import PAPER_SCALE, Paper, committed_dir, rel
 from repro.run.states import ClaimState, paper_states, source_line
 from repro.site.joins import Finding
 
@@ -82,7 +82,7 @@ def result_findings(
                 )
     if results.is_dir():
         for d in sorted(results.iterdir()):
-            if d.is_dir() and d.name not in papers:
+            if d.is_dir() and d.name not in papers and d.name != PAPER_SCALE:
                 out.append(
                     Finding(
                         "warning",
