@@ -206,13 +206,39 @@ def test_a_run_over_its_budget_warns(project):
 
 
 @pytest.mark.slow
-def test_ray_gives_the_numbers_of_the_process_pool(project):
+def test_ray_gives_the_numbers_of_the_process_pool(tmp_path):
+    """A paper at quick scale on a local Ray instance (127.0.0.1) and on the process pool."""
     pytest.importorskip("ray", reason="the test dependency group installs Ray")
-    paper = discover(project)[KEY]
-    pool = run_paper(paper, scale="quick", results_dir=project / "a", jobs=2, log=lambda m: None)
-    ray = run_paper(
-        paper, scale="quick", results_dir=project / "b", jobs=2, backend="ray", log=lambda m: None
-    )
-    assert ray.status == "ran", ray.error
-    assert numbers(pool.record) == numbers(ray.record)
-    assert ray.record.provenance["backend"] == "ray"
+    paper = discover()["bai2018tcn"]
+    runs = {
+        backend: run_paper(
+            paper,
+            scale="quick",
+            results_dir=tmp_path / backend,
+            jobs=2,
+            backend=backend,
+            force=True,
+            log=lambda m: None,
+        )
+        for backend in ("process", "ray")
+    }
+    assert all(o.status == "ran" for o in runs.values()), [o.error for o in runs.values()]
+    assert numbers(runs["process"].record) == numbers(runs["ray"].record)
+    assert runs["ray"].record.provenance["backend"] == "ray"
+
+
+def test_the_default_install_has_no_ray(monkeypatch):
+    """Ray is an optional extra (and test group); without it --backend ray says how to get it."""
+    import tomllib
+
+    from repro.run import cluster
+    from repro.run.errors import UsageError
+    from repro.run.pool import Job
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert not any(d.startswith("ray") for d in project["project"]["dependencies"])
+    assert project["project"]["optional-dependencies"]["ray"]
+    monkeypatch.setattr(cluster, "ray", None)
+    job = Job(".", KEY, "quick", (), None)
+    with pytest.raises(UsageError, match=r"pip install -e '\.\[ray\]'"):
+        next(cluster.stream(lambda *a: {}, job, [Unit("p", "a", 0)], 2, None))
