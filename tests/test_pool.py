@@ -242,3 +242,18 @@ def test_the_default_install_has_no_ray(monkeypatch):
     job = Job(".", KEY, "quick", (), None)
     with pytest.raises(UsageError, match=r"pip install -e '\.\[ray\]'"):
         next(cluster.stream(lambda *a: {}, job, [Unit("p", "a", 0)], 2, None))
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux /proc only")
+def test_a_units_peak_memory_is_its_own():
+    """A worker runs many units (of several papers): each unit's peak starts from a reset, so a
+    big earlier unit does not inflate the next one's figure (or its budget warning)."""
+    import numpy as np
+
+    from repro.run.pool import peak_mb, reset_peak
+
+    big = np.ones(40_000_000)  # 320 MB touched
+    del big
+    before = peak_mb()
+    reset_peak()
+    assert peak_mb() < before - 200, (before, peak_mb())

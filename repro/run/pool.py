@@ -18,6 +18,7 @@ is given). Ray is an optional dependency group (`pip install -e .[ray]`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import multiprocessing
@@ -96,6 +97,7 @@ def execute(job: Job, u: Unit, marker_dir: str | None = None) -> dict[str, Any]:
     placement.set_threads()
     placement.set_deterministic()
     placement.seed_everything(u.seed)
+    reset_peak()  # this unit's own peak, not the worker's since it started
     start = time.process_time()
     with placement.use(dev):
         output = paper.module.unit(config, u)
@@ -104,13 +106,28 @@ def execute(job: Job, u: Unit, marker_dir: str | None = None) -> dict[str, Any]:
         text = json.dumps(output, allow_nan=True)
     except TypeError as exc:
         raise ResultError(f"{paper.rel}: unit() for {u} returned a non-JSON value: {exc}") from None
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
     return {
         "output": json.loads(text),
         "placements": seen,
         "cpu_s": time.process_time() - start,
-        "peak_mb": peak_kb / 1024,
+        "peak_mb": peak_mb(),
     }
+
+
+def reset_peak() -> None:
+    """Start a new resident-memory high-water mark for this process (Linux: clear_refs 5)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_mb() -> float:
+    """This process's resident-memory high-water mark since `reset_peak` (VmHWM), in MB; the
+    lifetime peak (ru_maxrss) where /proc is not there."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 class Cache:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import resource
 import sys
 import time
 import traceback
@@ -182,13 +181,14 @@ def run_paper(
                 raw = paper.module.combine(config, list(seed_list), done.outputs)
                 seen = _merge(done.placements, placement.placements())
             cpu_s = done.cpu_s + time.process_time() - combine_start
-            peak_mb = max(done.peak_mb, _peak_mb()) if jobs <= 1 else done.peak_mb
+            peak_mb = done.peak_mb
             unit_cpu = done.unit_cpu_s
         else:
+            pool.reset_peak()
             with placement.use(dev):
                 raw = paper.module.run(config, list(seed_list))
                 seen = placement.placements()
-            cpu_s, peak_mb = time.process_time() - cpu_start, _peak_mb()
+            cpu_s, peak_mb = time.process_time() - cpu_start, pool.peak_mb()
             unit_cpu = {}
         results = _normalize(paper, raw)
         for r in results.values():
@@ -279,10 +279,6 @@ def _merge(*logs: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
         for k, v in log.items():
             merged.setdefault(k, set()).update(v)
     return {k: sorted(v) for k, v in merged.items()}
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 def placed_on(seen: Mapping[str, Sequence[str]], env: Mapping[str, str]) -> str:
