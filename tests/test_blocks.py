@@ -207,3 +207,16 @@ def joins_findings_about(root: Path, name: str) -> list:
     from repro.site.checks import result_findings
 
     return [f for f in result_findings(root, discover(root)) if name in f.where]
+
+
+def test_many_zero_one_outcomes_are_summarised_not_dotted():
+    from repro.claims import Claim, Result, above
+    from repro.site.dots import dots_svg
+
+    claim = Claim("x2020y.c", "s", "p", "w", "m", above("a", 0.5), proportion=True)
+    few, many = Result("x2020y.c", {"a": [1.0, 0.0, 1.0]}), Result("x2020y.c", {"a": [1.0] * 200})
+    for r in (few, many):
+        r.finish(claim)
+    assert dots_svg(claim, few).count('class="sn-dots-seed"') == 3
+    assert dots_svg(claim, many).count('class="sn-dots-seed"') == 0
+    assert 'class="sn-dots-mean"' in dots_svg(claim, many)

@@ -27,6 +27,7 @@ from pathlib import Path
 from repro.claims import Verdict, fmt
 from repro.run.discover import Paper
 from repro.run.states import ClaimState, paper_states
+from repro.site.compare import compare_table
 from repro.site.details import (
     esc,
     figure_url,
@@ -34,7 +35,6 @@ from repro.site.details import (
     provenance,
     replication_row,
 )
-from repro.site.compare import compare_table
 from repro.site.dots import dots_svg
 
 __all__ = [

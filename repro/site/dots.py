@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from repro.claims import AllOf, Band, Claim, Criterion, Result, fmt
 
 WIDTH, LABEL, ROW, PAD = 600, 170, 30, 14
+MAX_OUTCOME_DOTS = 30  # a proportion arm with more 0/1 values than this shows no per-value dots
 
 
 def thresholds(criterion: Criterion | None) -> Iterator[tuple[str, float, str]]:
@@ -87,8 +88,11 @@ def dots_svg(claim: Claim, result: Result) -> str:
                 f'<text x="{x(t):.1f}" y="{y - 12}" text-anchor="middle" '
                 f'class="sn-dots-label">{html.escape(sign)} {fmt(t)}</text>'
             )
-        for v in vals:
-            out.append(f'<circle cx="{x(v):.1f}" cy="{y}" r="2.5" class="sn-dots-seed"/>')
+        # 0/1 outcomes pile up on two points: past a few dozen the dots say nothing the mean
+        # and interval do not (and a 200-trial arm would add 200 circles), so only the counts.
+        if not (claim.proportion and len(vals) > MAX_OUTCOME_DOTS):
+            for v in vals:
+                out.append(f'<circle cx="{x(v):.1f}" cy="{y}" r="2.5" class="sn-dots-seed"/>')
         if paper is not None and (paper > 0 or not log):
             px = x(paper)
             diamond = f"M{px:.1f} {y - 6} L{px + 6:.1f} {y} L{px:.1f} {y + 6} L{px - 6:.1f} {y} Z"
