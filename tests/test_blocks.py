@@ -220,3 +220,11 @@ def test_many_zero_one_outcomes_are_summarised_not_dotted():
     assert dots_svg(claim, few).count('class="sn-dots-seed"') == 3
     assert dots_svg(claim, many).count('class="sn-dots-seed"') == 0
     assert 'class="sn-dots-mean"' in dots_svg(claim, many)
+
+
+def test_values_of_several_trials_per_seed_are_labelled_as_trials():
+    """Bengio's span claims keep 40 trials per seed: the details say trials, not seeds."""
+    root = Path(__file__).resolve().parents[1]
+    html = blocks.claim_html("bengio1994learning.gd-span", site_of(root), "papers/x/")
+    assert "Per trial (several per seed; seeds 100, 101, 102, 103, 104)" in html
+    assert "Per seed (" not in html

@@ -156,6 +156,8 @@ def _details(s: ClaimState) -> str:
             for arm, vs in s.result.values.items()
         )
         label = f"Per seed ({', '.join(map(str, seeds))})" if seeds else "Per seed"
+        if seeds and any(len(vs) > len(seeds) for vs in s.result.values.values()):
+            label = f"Per trial (several per seed; seeds {', '.join(map(str, seeds))})"
         rows.append((label, f'<ul class="sn-arms">{per_seed}</ul>'))
         if s.audit is not None and s.audit_record is not None:
             rows.append(("Replication", replication_row(s)))
