@@ -70,7 +70,7 @@ class Done:
     )
     cpu_s: float = 0.0  # summed over units (each on one thread)
     unit_cpu_s: dict[str, float] = field(default_factory=dict)  # what each unit cost
-    peak_mb: float = 0.0  # the largest resident set of any worker
+    peak_mb: float = 0.0  # the largest resident set of any one unit (its worker's, from a reset)
     cached: int = 0  # units read from the cache instead of run
 
     def add(self, u: Unit, rec: Mapping[str, Any]) -> None:
