@@ -104,6 +104,7 @@ def test_units_are_named_and_cached_one_file_each(tmp_path):
     assert len(Budget(100, 50, "m").exceeded(151, 76)) == 2
 
 
+@pytest.mark.slow  # worker processes start (torch imports): seconds each
 def test_one_worker_and_two_give_identical_numbers(project):
     paper = discover(project)[KEY]
     one = run_paper(paper, scale="quick", results_dir=project / "a", jobs=1, log=lambda m: None)
@@ -116,6 +117,7 @@ def test_one_worker_and_two_give_identical_numbers(project):
     assert not any((project / "scratch" / "units" / KEY).glob("*/*.json"))
 
 
+@pytest.mark.slow  # worker processes start (torch imports): seconds each
 def test_one_pool_serves_every_paper_of_a_command(project):
     """The workers start once per command (importing torch takes seconds), not once per paper."""
     paper = discover(project)[KEY]
@@ -133,6 +135,7 @@ def test_one_pool_serves_every_paper_of_a_command(project):
     assert len(ran(project)) == 8 and len(pids()) <= 2, pids()
 
 
+@pytest.mark.slow  # worker processes start (torch imports): seconds each
 def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(project, tmp_path):
     paper = discover(project)[KEY]
     results = project / "r"
@@ -178,6 +181,7 @@ def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(projec
     assert numbers(again.record) == numbers(clean.record)  # resumed = uninterrupted
 
 
+@pytest.mark.slow  # worker processes start (torch imports): seconds each
 def test_a_unit_that_raises_is_named_and_the_others_are_kept(project):
     paper = discover(project)[KEY]
     log: list[str] = []

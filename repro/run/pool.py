@@ -41,6 +41,7 @@ from repro.kit import device as placement
 from repro.kit.units import Unit
 from repro.run import cluster
 from repro.run.discover import Paper, load
+from repro.run.progress import Progress
 
 BACKENDS = ("process", "ray")
 
@@ -304,27 +305,3 @@ def _death(u: Unit, markers: Path, procs: Mapping[int, Any]) -> str:
     if code is not None:
         return f"worker process {pid} exited with status {code} while running it"
     return f"worker process {pid} died while running it (stopped with the pool)"
-
-
-class Progress:
-    """Units done, running and the ETA, one line per finished unit."""
-
-    def __init__(self, key: str, total: int, done: int, jobs: int, log: Callable[[str], None]):
-        self.key, self.total, self.done, self.jobs, self.log = key, total, done, jobs, log
-        self.first_done, self.start = done, time.perf_counter()
-
-    def finished(self) -> None:
-        self.done += 1
-        running = min(self.jobs, self.total - self.done)
-        elapsed = time.perf_counter() - self.start
-        ran = self.done - self.first_done
-        left = (self.total - self.done) * elapsed / ran if ran else 0.0
-        self.log(
-            f"{self.key}: {self.done}/{self.total} units done, {running} running, "
-            f"ETA {_clock(left)}"
-        )
-
-
-def _clock(seconds: float) -> str:
-    m, s = divmod(int(round(seconds)), 60)
-    return f"{m}m{s:02d}s" if m else f"{s}s"
