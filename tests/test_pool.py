@@ -144,15 +144,12 @@ def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(projec
     before = (results / KEY / "result.json").read_bytes()
     (tmp_path / "kill").touch()
     log: list[str] = []
-    killed = run_paper(
-        paper,
-        scale="quick",
-        results_dir=results,
-        jobs=2,
-        force=True,
-        log=log.append,
-        overrides={"mode": "kill"},
-    )
+
+    def attempt():  # the same command both times: mode "kill", forced, two workers
+        return run_paper(paper, scale="quick", results_dir=results, jobs=2, force=True,
+                         log=log.append, overrides={"mode": "kill"})  # fmt: skip
+
+    killed = attempt()
     assert killed.status == "failed"
     message = "\n".join(log)
     assert "unit works/bad/seed 1: worker process" in message and "SIGKILL" in message, message
@@ -163,15 +160,7 @@ def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(projec
     assert cached and len(cached) < 4, cached  # some units finished, not all
     Path(os.environ["REPRO_TEST_LOG"]).unlink()
     log.clear()
-    again = run_paper(
-        paper,
-        scale="quick",
-        results_dir=results,
-        jobs=2,
-        force=True,
-        log=log.append,
-        overrides={"mode": "kill"},
-    )
+    again = attempt()
     assert again.status == "ran", again.error
     rerun = ran(project)
     assert "works/bad/seed 1" in rerun and len(rerun) == 4 - len(cached), (rerun, cached)

@@ -186,14 +186,15 @@ def run_units(
             f"running the {len(todo)} missing"
         )
     progress = Progress(job.key, len(units), done.cached, max(1, jobs), log)
+    owned: Workers | None = None  # a pool made for this call only, closed at its end
     if backend == "ray":
         stream = cluster.stream(execute, job, todo, jobs, address)
     elif jobs <= 1 or len(todo) <= 1:
         stream = _serial(job, todo)
     else:
-        own = workers is None or workers.jobs != jobs
-        pool = Workers(jobs) if own else workers
-        stream = _processes(job, todo, pool, cache.folder)
+        if workers is None or workers.jobs != jobs:
+            workers = owned = Workers(jobs)
+        stream = _processes(job, todo, workers, cache.folder)
     failures = []
     try:
         for u, rec, error in stream:
@@ -204,8 +205,8 @@ def run_units(
                 failures.append(f"  unit {u}: {error}")
             progress.finished()
     finally:
-        if backend != "ray" and jobs > 1 and len(todo) > 1 and own:
-            pool.close()
+        if owned is not None:
+            owned.close()
     if failures:
         raise UnitFailure(
             f"{job.key}: {len(failures)} unit(s) did not finish:\n"

@@ -130,10 +130,8 @@ def run_paper(
             else scratch_dir(paper.root)
         )
     committed = guard.is_committed(paper, results_dir)
-    try:
-        stored = load_record(results_dir, paper.key)
-    except ResultError:
-        stored = None  # unreadable: replaced by this run (`repro check` reports it)
+    # Unreadable counts as none: replaced by this run (`repro check` reports it).
+    stored = _quiet_load(results_dir, paper.key)
     placement.set_threads()  # the one place threads are set (paper modules never do)
     env = environment(dev)
     hs = hashes(paper, config, seed_list, env)
