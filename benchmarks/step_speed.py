@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from repro.kit import layers, tasks  # noqa: E402
-from repro.kit.copymem import copy_loss  # noqa: E402
+from repro.kit.copymem import copy_loss, n_params  # noqa: E402
 
 
 @dataclass
@@ -66,7 +66,7 @@ class Case:
 
     @property
     def params(self) -> int:
-        return sum(p.numel() for p in self.model.parameters())
+        return n_params(self.model)
 
 
 def bai_cases() -> list[Case]:

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from repro import chang2017dilated as paper
 from repro.claims import Verdict
 from repro.kit import layers, tasks
+from repro.kit.copymem import n_params
 
 from conftest import run_quick
 
@@ -86,7 +87,7 @@ def test_arms_have_comparable_parameter_counts():
     """Full scale: dilated 6730, one-layer RNN 6778, regular skip 6794, one-layer LSTM 6606 and
     GRU 6650 parameters (read-out included). Tolerance: 3% of the dilated stack's count."""
     c = paper.Config()
-    counts = {a: sum(p.numel() for p in paper.copy_net(c, a).parameters()) for a in paper.COPY_ARMS}
+    counts = {a: n_params(paper.copy_net(c, a)) for a in paper.COPY_ARMS}
     assert counts == {"dilated": 6730, "rnn": 6778, "skip": 6794, "lstm": 6606, "gru": 6650}
     assert all(abs(n / counts["dilated"] - 1) < 0.03 for n in counts.values()), counts
 
