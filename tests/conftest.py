@@ -193,6 +193,7 @@ def run_quick(key: str, results_dir: Path, device: str = "cpu"):
 # Papers whose quick run trains models through repro.kit.train (the others are numerical
 # experiments on raw tensors: Bengio's latch, the softmax limits).
 TRAINING_PAPERS = {
+    "alain2016probes",
     "amodei2016deepspeech2",
     "bai2018tcn",
     "chang2017dilated",
