@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from fakeproject import KEY, MODULE, make_project
 from repro.run.discover import discover
 from repro.run.runner import run_paper
 from repro.run.states import states as all_states
-from repro.site import blocks, board, joins
+from repro.site import blocks, board, joins, render
 from repro.site.bib import load_bibliography
 from repro.site.blocks import BlockError, UnknownClaimError
 
@@ -125,6 +126,24 @@ def test_board_lists_every_claim_with_links(ran):
     assert 'data-verdict="reproduced"' in html and 'data-replication="not-audited"' in html
     nested = board.board_html(site_of(ran), "notebooks/")
     assert f'href="../papers/{KEY}/#claim-fake2020paper-works"' in nested
+
+
+def test_board_links_an_experiments_claims_to_its_experiment_page(ran):
+    """A key whose `{{ claims KEY }}` sits on a page under docs/experiments/ is linked there,
+    not to its paper note; a key shown only on its paper page keeps the paper link."""
+    page = ran / "docs" / "experiments" / "question.md"
+    page.parent.mkdir()
+    page.write_text(f"# A question\n\n{{{{ claims {KEY} }}}}\n", encoding="utf-8")
+    refs = joins.scan_docs(ran)
+    homes = render.claims_homes(refs)
+    assert homes == {KEY: "experiments/question.md"}
+    site = dataclasses.replace(site_of(ran), homes=homes)
+    assert 'href="experiments/question/#claim-fake2020paper-works"' in board.board_html(site, "")
+    assert 'href="../experiments/question.html#claim-fake2020paper-works"' in board.board_html(
+        site, "notebooks/results.html"
+    )
+    site = dataclasses.replace(site, homes=render.claims_homes(refs[:0]))
+    assert f'href="papers/{KEY}/#claim-fake2020paper-works"' in board.board_html(site, "")
 
 
 def test_text_is_escaped(tmp_path):

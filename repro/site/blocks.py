@@ -74,9 +74,11 @@ NOT_RUN = "not run yet"
 NO_VERDICT = "no verdict"
 
 
-def page_target(key: str, page_url: str) -> str:
-    """The paper page of `key`, in the URL style the current page uses."""
-    return f"papers/{key}.html" if page_url.endswith(".html") else f"papers/{key}/"
+def page_target(key: str, page_url: str, home: str | None = None) -> str:
+    """The page that shows the claims of `key` (`home`, a docs-relative Markdown path such as
+    experiments/x.md; by default the paper page), in the URL style the current page uses."""
+    path = home.removesuffix(".md") if home else f"papers/{key}"
+    return f"{path}.html" if page_url.endswith(".html") else f"{path}/"
 
 
 def anchor(claim_id: str) -> str:
@@ -253,6 +255,8 @@ class SiteStates:
     docs: Path
     labels: Mapping[str, str] = field(default_factory=dict)  # key -> "Bai et al., 2018"
     inline_figures: bool = False  # figures as data: URLs (the page's URL is not known)
+    homes: Mapping[str, str] = field(default_factory=dict)  # key -> the page of its claims
+    # blocks when that is not papers/<key>.md (an experiment's page, docs/experiments/)
 
     @property
     def figure_docs(self) -> Path | None:

@@ -106,7 +106,7 @@ def board_html(site: SiteStates, page_url: str) -> str:
         for s in paper_claims:
             label, _kind = status(s)
             every.append(s)
-            page = relurl(page_target(key, page_url), page_url)
+            page = relurl(page_target(key, page_url, site.homes.get(key)), page_url)
             date = str(s.result.provenance.get("date", ""))[:10] if s.result else "–"
             rep = {True: "replicated", False: "not-replicated", None: "not-audited"}
             attrs = (

@@ -8,6 +8,7 @@ What differs between the builders is only how a link is written, so every link i
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -91,6 +92,17 @@ def references_html(
     return "".join(out)
 
 
+def claims_homes(refs: Sequence[joins.Ref], docs_dir: str = "docs") -> dict[str, str]:
+    """key -> the docs-relative page whose `{{ claims key }}` shows a key's claims, where that
+    is an experiment's page (docs/experiments/) rather than the paper's note."""
+    prefix = f"{docs_dir}/experiments/"
+    return {
+        r.arg: r.path.removeprefix(f"{docs_dir}/")
+        for r in refs
+        if r.kind == "claims" and r.path.startswith(prefix)
+    }
+
+
 def prepare(
     root: Path,
     bib: Bibliography,
@@ -104,6 +116,7 @@ def prepare(
     same checks and messages as `repro check`)."""
     labels = {k: e.label() for k, e in bib.entries.items()}
     site = blocks.collect(papers, results, docs, labels, inline_figures)
+    site = dataclasses.replace(site, homes=claims_homes(refs, docs.name))
     ids = {c.id for p in papers.values() for c in p.claims}
     findings = joins.check_tree(root, bib, refs, ids, docs.name)
     findings += result_findings(root, papers, results, site.by_key)
