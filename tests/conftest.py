@@ -199,6 +199,7 @@ TRAINING_PAPERS = {
     "chang2017dilated",
     "he2016resnet",
     "pascanu2013difficulty",
+    "vaswani2017attention",
 }
 
 
