@@ -72,6 +72,8 @@ CLAIMS = [
     *[
         Claim(
             f"vaswani2017attention.{slug}",
+            domain="probability",  # accuracy and mass; the paired differences are real
+            domains={f"{a} - softmax {k}": "real" for a in arms for k in ("mass", "accuracy")},
             setup="paper: softmax(QK^T / sqrt(d_k)) only | ours: the notes' variants on the "
             "same reader and budget at the longest T",
             statement=f"At the longest T, {what} puts more weight on the answer than plain "
@@ -103,8 +105,7 @@ REGISTRATION = Registration(
     "allowed (seed 3), seeds 3-4 at T = 16-512; quick scale (T = 8, 64; 300 steps) on 0-1.",
 )
 
-# Measured: full scale, seeds 3-4, --jobs 1 on a shared 2-core machine: 146 CPU s, 588 MB peak.
-BUDGET = Budget(cpu_s=365, memory_mb=600, measured="seeds 3-4 x 2.5, 2026-12-02")
+BUDGET = Budget(cpu_s=365, memory_mb=600, measured="full, seeds 3-4: 146 CPU s x 2.5, 2026-12-02")
 
 
 @dataclass(frozen=True)
@@ -295,8 +296,7 @@ def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> 
                   "weight on the answer position (right) against T: thin lines one seed, thick "
                   "the mean; dashed: chance 1/K.")  # fmt: skip
     heat, answers = ({a: out[a, hi][0][k] for a in ATTN} for k in ("heat", "answer"))  # seeds[0]
-    caption = f"Attention weights at T = {hi}, seed {seeds[0]}: the first {config.heat_rows} "
-    caption += "test sequences (rows) over positions (columns); red ring: the answer."
+    caption = f"Attention weights at T = {hi}, seed {seeds[0]}, test rows; red ring: the answer"
     results = [r1]
     for slug, _, arms in RESHAPED:
         v = {k: at[k] for k in ("softmax accuracy", "softmax mass")}
