@@ -196,6 +196,7 @@ TRAINING_PAPERS = {
     "alain2016probes",
     "amodei2016deepspeech2",
     "bai2018tcn",
+    "britz2017massive",
     "chang2017dilated",
     "he2016resnet",
     "pascanu2013difficulty",
