@@ -256,7 +256,8 @@ def divergence_figure(div: Mapping[str, list[float]]):
         fig, (ax,) = figures.new_figure(width=4.8)
         for i, (arm, vs) in enumerate(div.items()):
             k, n = round(sum(vs)), len(vs)
-            lo, hi = wilson_interval(k, n)
+            lo, hi = wilson_interval(k, n)  # clamped: at 0/12 lo is 2.8e-17, not 0
+            lo, hi = min(lo, k / n), max(hi, k / n)
             ax.errorbar(i, k / n, yerr=[[k / n - lo], [hi - k / n]], fmt="o",
                         color=figures.PALETTE[i], capsize=4, ms=6)  # fmt: skip
             ax.annotate(f"{k}/{n}", (i, hi), xytext=(0, 4), textcoords="offset points",

@@ -147,3 +147,10 @@ def test_quick_nothing_diverges_and_the_smaller_rate_learns_faster(quick_record)
     for claim in paper.CLAIMS:
         assert quick_record.results[claim.id].verdict == Verdict.INCONCLUSIVE, claim.id
     assert {f["name"] for f in first.figures} == {"divergence", "loss-curves", "accuracy"}
+
+
+def test_the_divergence_figure_draws_every_count_of_12():
+    """Wilson's lower end at 0/12 is 2.8e-17 in floating point, above k/n = 0: the error bar
+    must still be drawn (the first confirmation run stopped there)."""
+    for k in (0, 1, 6, 12):
+        paper.divergence_figure({"default": [1.0] * k + [0.0] * (12 - k), "clip": [0.0] * 12})
