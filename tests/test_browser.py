@@ -202,7 +202,11 @@ def test_the_same_page_under_zensical(zensical_site, browser_page):
         block = browser_page.locator("#claim-bai2018tcn-copy-memory")
         block.scroll_into_view_if_needed()
         assert block.locator("svg.sn-dots").is_visible()
-        assert block.locator("img").first.evaluate("i => i.naturalWidth") > 0  # embedded figure
+        figure = block.locator("img").first  # loading="lazy": it loads once scrolled to
+        figure.scroll_into_view_if_needed()
+        browser_page.wait_for_function(
+            "i => i.complete && i.naturalWidth > 0", arg=figure.element_handle(), timeout=5000
+        )
         shot(browser_page, "zensical-claim-block")
     finally:
         server.shutdown()
