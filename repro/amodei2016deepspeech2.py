@@ -38,7 +38,7 @@ from repro.claims import Claim, Registration, Result, above, below
 from repro.kit import tasks
 from repro.kit.device import to_device
 from repro.kit.figures import PALETTE, arm_values, loss_curves, new_figure
-from repro.kit.layers import masked_batch_norm
+from repro.kit.layers import masked_batch_norm, n_params
 from repro.kit.train import train
 from repro.kit.units import Budget, Unit, grid
 
@@ -181,10 +181,6 @@ class SpeechNet(nn.Module):
         for rnn in self.rnns:
             x = rnn(x, lengths)  # (B, T, H)
         return self.out(x).log_softmax(-1)  # (B, T, K + 1)
-
-
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def width(config: Config, depth: int, cell: str = "rnn") -> int:

@@ -39,7 +39,7 @@ from torch import nn
 from repro.claims import Claim, Registration, Result, above, below
 from repro.claims.stats import wilson_interval
 from repro.kit import figures, tasks
-from repro.kit.train import History, train
+from repro.kit.train import train
 from repro.kit.units import Budget, Unit, grid
 
 ARMS = ("default", "orthogonal", "clip", "small-lr")  # every arm kept, default first
@@ -224,28 +224,24 @@ def one_run(config: Config, seed: int, arm: str) -> dict:
         return F.cross_entropy(logits.flatten(0, 1), b[1].flatten())
 
     desc = f"seed {seed} {arm}"
-    warm = train(model, batch, loss_fn, opt, config.warm_steps, clip, desc=desc)
-    rest = History()
-    if not warm.diverged:  # after warm-up a batch loss above the bound is a divergence
-        rest = train(model, batch, loss_fn, opt, config.steps - config.warm_steps, clip,
-                     diverge_above=bound, desc=desc)  # fmt: skip
-    diverged = warm.diverged or rest.diverged
-    loss = warm.loss + rest.loss
+    # after warm-up a batch loss above the bound is a divergence
+    hist = train(model, batch, loss_fn, opt, config.steps, clip, diverge_above=bound,
+                 diverge_after=config.warm_steps, desc=desc)  # fmt: skip
+    diverged, loss = hist.diverged, hist.loss
     x, y = reversal(config.n_test, config.length, config.vocab, tasks.generator(20_000 + seed))
     model.eval()
     with torch.no_grad():
         acc = math.nan if diverged else accuracy(model, x, y)
-    grads = [g for g in warm.grad_norm + rest.grad_norm if math.isfinite(g)]
-    step = config.warm_steps + rest.diverged_step if rest.diverged else warm.diverged_step
+    grads = [g for g in hist.grad_norm if math.isfinite(g)]
     return {
         "diverged": float(diverged),
-        "step": step,
-        "reason": warm.reason or rest.reason,
+        "step": hist.diverged_step,
+        "reason": hist.reason,
         "accuracy": acc,
         "final_loss": math.nan if diverged else sum(loss[-20:]) / len(loss[-20:]),
         "loss": loss[:: config.curve_every] + ([math.nan] if diverged else []),
-        "warm_max": max(warm.loss),  # the overshoot the warm-up exempts (data, not judged)
-        "clipped": warm.clipped + rest.clipped,
+        "warm_max": max(loss[: config.warm_steps]),  # what the warm-up exempts (not judged)
+        "clipped": hist.clipped,
         "max_grad_norm": max(grads, default=math.nan),
     }
 
@@ -256,8 +252,7 @@ def divergence_figure(div: Mapping[str, list[float]]):
         fig, (ax,) = figures.new_figure(width=4.8)
         for i, (arm, vs) in enumerate(div.items()):
             k, n = round(sum(vs)), len(vs)
-            lo, hi = wilson_interval(k, n)  # clamped: at 0/12 lo is 2.8e-17, not 0
-            lo, hi = min(lo, k / n), max(hi, k / n)
+            lo, hi = wilson_interval(k, n)
             ax.errorbar(i, k / n, yerr=[[k / n - lo], [hi - k / n]], fmt="o",
                         color=figures.PALETTE[i], capsize=4, ms=6)  # fmt: skip
             ax.annotate(f"{k}/{n}", (i, hi), xytext=(0, 4), textcoords="offset points",

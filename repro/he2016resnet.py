@@ -267,7 +267,7 @@ def degradation(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict])
     for gap in RES_GAPS:
         values[gap] = [a - b for a, b in zip(values[gap.split(" - ")[0]], values["res-20"])]
     nets = {6 * n + 2: layers.CifarNet(n, True, widths=config.widths) for n in NS}
-    params = {d: sum(p.numel() for p in net.parameters()) for d, net in nets.items()}
+    params = {d: layers.n_params(net) for d, net in nets.items()}
     notes.append(
         "parameters (plain = residual): " + "; ".join(f"{d}: {p}" for d, p in params.items())
     )

@@ -34,7 +34,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from repro.claims import Claim, Registration, Result, above, below
-from repro.kit import figures, tasks
+from repro.kit import figures, layers, tasks
 from repro.kit.device import to_device
 from repro.kit.train import train
 from repro.kit.units import Budget, Unit, grid
@@ -105,7 +105,7 @@ REGISTRATION = Registration(
     "allowed (seed 3), seeds 3-4 at T = 16-512; quick scale (T = 8, 64; 300 steps) on 0-1.",
 )
 
-BUDGET = Budget(cpu_s=365, memory_mb=600, measured="full, seeds 3-4: 146 CPU s x 2.5, 2026-12-02")
+BUDGET = Budget(cpu_s=400, memory_mb=600, measured="full run, seeds 200-204, 2 cores: 390 CPU s")
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ def one_run(config: Config, arm: str, T: int, seed: int) -> dict:
     with torch.no_grad():
         logits, w = model(tokens, marks)  # (N, K), (N, T)
     acc = math.nan if hist.diverged else float((logits.argmax(-1) == y).float().mean())
-    params = sum(p.numel() for p in model.parameters())
+    params = layers.n_params(model)
     out = {"accuracy": acc, "params": params, "diverged": hist.reason if hist.diverged else None}
     if w is not None:  # attention: the mean weight on the answer position, the mean entropy
         out |= {"mass": float(w.gather(1, pos[:, None]).mean()), "entropy": float(entropy(w))}

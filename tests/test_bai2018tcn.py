@@ -61,8 +61,8 @@ def test_parameter_counts_are_matched(scale):
     """Matched size, as Table 1 compares arms: every recurrent arm within 10% of its task's TCN
     and never smaller (any doubt goes to the recurrent nets)."""
     c = SCALES[scale]
-    copy = {arm: paper.n_params(paper.copy_model(c, arm)) for arm in paper.ARMS}
-    add = {arm: paper.n_params(paper.adding_model(c, arm)) for arm in paper.ARMS}
+    copy = {arm: layers.n_params(paper.copy_model(c, arm)) for arm in paper.ARMS}
+    add = {arm: layers.n_params(paper.adding_model(c, arm)) for arm in paper.ARMS}
     for counts in (copy, add):
         assert all(1.0 <= n / counts["tcn"] < 1.10 for n in counts.values()), counts
     if scale == "paper":  # Table 1: about 16K parameters on copy memory, 70K on adding

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from repro import chang2017dilated as paper
 from repro.claims import Verdict
 from repro.kit import layers, tasks
-from repro.kit.copymem import n_params
+from repro.kit.layers import n_params
 
 from conftest import run_quick
 

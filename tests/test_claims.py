@@ -67,6 +67,13 @@ def test_wilson_interval(k, n, lo, hi):
     assert wilson_interval(k, n) == pytest.approx((lo, hi), abs=1e-4)
 
 
+@pytest.mark.parametrize("n", [1, 5, 12, 100])
+def test_wilson_interval_holds_its_point_estimate_and_is_exact_at_the_ends(n):
+    ends = [wilson_interval(k, n) for k in range(n + 1)]
+    assert ends[0][0] == 0.0 and ends[n][1] == 1.0  # exact, not 2.8e-17 away
+    assert all(lo <= k / n <= hi for k, (lo, hi) in enumerate(ends))
+
+
 def test_summaries_count_divergence_and_proportions():
     s = summarize([1.0, 2.0, 3.0, NAN])
     assert (s.n, s.nonfinite, s.mean) == (4, 1, 2.0)

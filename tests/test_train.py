@@ -93,6 +93,11 @@ def test_loss_threshold_counts_as_divergence():
     assert h.diverged and h.diverged_step == 0 and "above" in h.reason
 
 
+def test_loss_threshold_applies_from_diverge_after_on():
+    _, h = fit(lr=0.1, steps=10, diverge_above=1e-9, diverge_after=3)
+    assert h.diverged and h.diverged_step == 3 and h.steps == 4 and "above" in h.reason
+
+
 def test_nan_loss_stops_at_once():
     model = nn.Linear(3, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)

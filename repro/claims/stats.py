@@ -56,7 +56,10 @@ def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, 
 
 
 def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for a proportion k/n (well behaved at k = 0 and k = n)."""
+    """Wilson score interval for a proportion k/n (well behaved at k = 0 and k = n).
+
+    The ends are exact there: 0 at k = 0 and 1 at k = n (the formula's center - half is 2.8e-17
+    in floating point at 0 of 12, above the point estimate)."""
     if n <= 0:
         raise ValueError("n must be positive")
     if not 0 <= k <= n:
@@ -66,7 +69,9 @@ def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     denom = 1.0 + z * z / n
     center = (p + z * z / (2 * n)) / denom
     half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, center - half), min(1.0, center + half)
+    lo = 0.0 if k == 0 else max(0.0, center - half)
+    hi = 1.0 if k == n else min(1.0, center + half)
+    return lo, hi
 
 
 def bootstrap_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:

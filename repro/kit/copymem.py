@@ -20,6 +20,7 @@ from repro.claims import Result
 from repro.kit import tasks
 from repro.kit.device import to_device
 from repro.kit.figures import loss_curves
+from repro.kit.layers import n_params
 from repro.kit.train import train
 
 N_TOKENS = 10  # blank 0, symbols 1..8, delimiter 9 (tasks.copy_memory)
@@ -39,10 +40,6 @@ def copy_scores(model: nn.Module, batch: tasks.CopyBatch) -> tuple[float, float]
         loss = F.cross_entropy(logits.reshape(-1, N_TOKENS), batch.y.reshape(-1)).item()
         hits = logits.argmax(-1)[batch.recall] == batch.y[batch.recall]  # (B * 10,)
     return loss, hits.float().mean().item()
-
-
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
 
 
 def copy_unit(

@@ -8,6 +8,7 @@
 - `SeqBNRNNLayer`: a simple RNN whose input-to-hidden term alone is batch-normalized with
   statistics over (batch x valid time steps) (Amodei et al. 2016, Section 3.2), clipped ReLU.
 - `CifarNet`: the 6n + 2 layer CIFAR network of He et al. 2016 (Section 4.2), plain or residual.
+- `n_params`: a model's parameter count, the size every comparison across arms is matched on.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
+
+
+def n_params(model: nn.Module) -> int:
+    """Number of scalar parameters (trainable or not) in `model`."""
+    return sum(p.numel() for p in model.parameters())
+
 
 # ---- TCN ------------------------------------------------------------------------------------
 

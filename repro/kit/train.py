@@ -122,6 +122,7 @@ def train(
     clip: float | None = None,
     *,
     diverge_above: float | None = None,
+    diverge_after: int = 0,
     scheduler: Any | None = None,
     probe: Callable[[int, nn.Module], Any] | None = None,
     probe_every: int = 0,
@@ -135,7 +136,8 @@ def train(
     - `batches`: a function step -> batch, or an iterable of batches.
     - `loss_fn(model, batch)`: a scalar loss tensor.
     - `clip`: max total gradient norm (clip_grad_norm_, after backward), or None.
-    - `diverge_above`: a loss above this counts as divergence (NaN/inf always does).
+    - `diverge_above`: a loss above this counts as divergence (NaN/inf always does), from step
+      `diverge_after` on (a warm-up's overshoot is not a divergence).
     - `probe(step, model)`: called every `probe_every` steps after backward, before the update,
       so gradients are there (e.g. per-timestep or per-layer gradient norms for a heatmap);
       also at the last step. Its return values are kept in `History.probes`.
@@ -178,7 +180,7 @@ def train(
                 _diverge(hist, step, f"loss is {value}")
                 hist.grad_norm.append(math.nan)
                 break
-            if diverge_above is not None and value > diverge_above:
+            if diverge_above is not None and step >= diverge_after and value > diverge_above:
                 _diverge(hist, step, f"loss {value:.4g} above {diverge_above:.4g}")
                 hist.grad_norm.append(math.nan)
                 break

@@ -109,8 +109,7 @@ for start in range(0, len(panels), ncols):
         colour = PALETTE[(start + axes.index(ax)) % len(PALETTE)]
         ax.plot(range(len(vals)), vals, "o", color=colour, alpha=0.7)
         if s.lo is not None and s.mean is not None and s.n > 1:
-            # Clamped: Wilson's lower end at 0/12 is 2.8e-17 in floating point, above the mean.
-            err = [[max(0.0, s.mean - s.lo)], [max(0.0, s.hi - s.mean)]]
+            err = [[s.mean - s.lo], [s.hi - s.mean]]
             ax.errorbar([len(vals)], [s.mean], yerr=err, fmt="s", color=colour, capsize=4)
         ax.set_title(f"{r.claim_id.split('.', 1)[1]}\\n{arm}", fontsize=8)
         ax.set_xticks([])
