@@ -271,6 +271,7 @@ def _processes(job: Job, todo: Sequence[Unit], workers: Workers, folder: Path) -
             try:
                 yield u, fut.result(), None
             except BrokenProcessPool:
+                procs |= getattr(pool, "_processes", None) or {}  # any started since the copy
                 workers.close(broken=True)  # a fresh pool for whatever runs next
                 yield u, None, _death(u, markers, procs)
                 for rest in running:  # the pool is gone: every unit in flight ends with it
@@ -296,9 +297,14 @@ def _death(u: Unit, markers: Path, procs: Mapping[int, Any]) -> str:
     except (OSError, ValueError):
         return "its worker process died before the unit began (stopped with the pool)"
     proc = procs.get(pid)
+    code = None
     if proc is not None:
         proc.join(timeout=5)
-    code = getattr(proc, "exitcode", None)
+        # The pool's own thread reaps its dead workers too: when it wins the race, our join
+        # sees no child left and returns at once, and the exit code appears a moment later.
+        deadline = time.monotonic() + 5
+        while (code := proc.exitcode) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
     if code is not None and code < 0:
         name = signal.Signals(-code).name
         cause = " (out of memory?)" if name == "SIGKILL" else ""
