@@ -299,10 +299,10 @@ def _death(u: Unit, markers: Path, procs: Mapping[int, Any]) -> str:
     proc = procs.get(pid)
     code = None
     if proc is not None:
+        deadline = time.monotonic() + 5  # one wait in all, for the join and the exit code
         proc.join(timeout=5)
         # The pool's own thread reaps its dead workers too: when it wins the race, our join
         # sees no child left and returns at once, and the exit code appears a moment later.
-        deadline = time.monotonic() + 5
         while (code := proc.exitcode) is None and time.monotonic() < deadline:
             time.sleep(0.05)
     if code is not None and code < 0:
