@@ -116,23 +116,32 @@ def test_missing_arm_or_mismatched_seeds_fail():
     assert ev.verdict == Verdict.FAILED and "different seed counts" in ev.detail
 
 
-def test_nan_is_data_not_an_error():
-    # A diverged seed counts as +inf by default: as bad as a loss gets.
-    assert above("lstm", 0.9, seeds=1.0).evaluate({"lstm": [NAN, 1.0]}).verdict == "reproduced"
+def test_a_diverged_seed_fails_every_part_whatever_its_direction():
+    # Seed by seed: a NaN seed is never inside the band, below or above.
+    assert above("lstm", 0.9, seeds=1.0).evaluate({"lstm": [NAN, 1.0]}).verdict == (
+        "not reproduced"
+    )
     assert below("tcn", 0.05, seeds=1.0).evaluate({"tcn": [NAN, 0.01]}).verdict == (
         "not reproduced"
     )
-    # ... and for higher-is-better metrics the claim says so.
-    crit = above("acc", 0.5, nan_as=-INF)
-    assert crit.evaluate({"acc": [NAN]}).verdict == Verdict.NOT_REPRODUCED
-    # Mixed finite/diverged seeds under a mean criterion: decided on the values themselves.
-    assert below("a", 1.0).evaluate({"a": [0.1, NAN]}).verdict == Verdict.INCONCLUSIVE
+    # On the mean: one diverged seed fails the part (no interval, no dropping it).
+    assert below("a", 1.0).evaluate({"a": [0.1, 0.2, NAN]}).verdict == "not reproduced"
+    assert above("a", 1.0).evaluate({"a": [5.0, 6.0, NAN]}).verdict == "not reproduced"
+    # A reproduction's infinity is a divergence too; a check keeps it as a measurement.
+    assert below("a", 1.0).evaluate({"a": [0.1, 0.2, -INF]}).verdict == "not reproduced"
+    assert below("a", 1.0).evaluate({"a": [-INF]}, exact=True).verdict == "reproduced"
+    # Paired: a NaN on either side makes the seed's difference NaN.
+    for values in ({"a": [1.0, NAN], "b": [2.0, 3.0]}, {"a": [1.0, 2.0], "b": [2.0, NAN]}):
+        assert below("a", "b", seeds=0.5).evaluate(values).verdict == "reproduced"
+        assert below("a", "b", seeds=1.0).evaluate(values).verdict == "not reproduced"
+        assert above("a", "b", seeds=0.5).evaluate(values).verdict == "not reproduced"
+        assert below("a", "b").evaluate(values).verdict == "not reproduced"
 
 
 def test_paired_comparison_between_arms():
     crit = below("clipped", "unclipped", factor=0.5, seeds=0.8)
-    values = {"clipped": [0.1, 0.2, 0.1, 0.1, 0.1], "unclipped": [1.0, 1.0, 1.0, NAN, 0.1]}
-    # seed 3: unclipped diverged (inf) -> clipped is below; seed 4: 0.1 < 0.05 fails -> 4 of 5.
+    values = {"clipped": [0.1, 0.1, 0.1, 0.1, 0.1], "unclipped": [1.0, 1.0, 1.0, 1.0, 0.1]}
+    # seed 4: 0.1 < 0.05 fails -> 4 of 5.
     assert crit.evaluate(values).verdict == Verdict.REPRODUCED
     mean_crit = below("a", "b")  # paired differences, t-interval
     assert mean_crit.evaluate({"a": [1.0, 2.0, 3.0], "b": [2.0, 3.1, 4.0]}).verdict == (

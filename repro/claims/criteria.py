@@ -11,8 +11,13 @@ seed ("in at least 80% of seeds") or on the mean's 95% interval. Verdicts:
 | inconclusive     | too few seeds, or a 95% interval straddles the threshold               |
 | failed           | the run did not produce what the criterion needs (missing arm, ...)    |
 
-A check (exact or deterministic) holds or fails instead (repro.claims.model). A NaN (a diverged
-run) is data: each part counts it as `nan_as` (+inf by default: as bad as a loss gets).
+A check (exact or deterministic) holds or fails instead (repro.claims.model).
+
+A diverged run fails every part that reads it, whatever the part's direction: a NaN seed (of a
+reproduction, also a non-finite one) is never inside a band, a paired difference with a NaN side
+is NaN, and a mean with a diverged seed has no interval (the part is "not reproduced"). Where
+divergence is itself the outcome (Pascanu's stability, Britz's encoders), a claim reads an explicit
+0/1 divergence arm instead.
 """
 
 from __future__ import annotations
@@ -122,7 +127,6 @@ class Band(Criterion):
     factor: float = 1.0
     seeds: float | None = None
     min_seeds: int = 1
-    nan_as: float = math.inf
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -176,8 +180,12 @@ class Band(Criterion):
             text += f", needs ≥ {self.min_seeds} seeds"
         return text
 
-    def _clean(self, xs: Sequence[float]) -> list[float]:
-        return [self.nan_as if math.isnan(float(x)) else float(x) for x in xs]
+    @staticmethod
+    def _clean(xs: Sequence[float], exact: bool) -> list[float]:
+        """Floats; a reproduction's non-finite value (a diverged run) becomes NaN. A check keeps
+        its infinities: an IEEE limit is a measurement there."""
+        out = [float(x) for x in xs]
+        return out if exact else [x if math.isfinite(x) else math.nan for x in out]
 
     def evaluate(
         self,
@@ -188,18 +196,18 @@ class Band(Criterion):
         for a in self.arms():
             if a not in values or len(values[a]) == 0:
                 return Evaluation(Verdict.FAILED, f"{self.describe()}: arm '{a}' has no values")
-        xs = self._clean(values[self.arm])
+        xs = self._clean(values[self.arm], exact)
         ref = self._ref()
         lo, hi = self.lo, self.hi
         if ref is not None:
-            ys = self._clean(values[ref])
+            ys = self._clean(values[ref], exact)
             if len(ys) != len(xs):
                 return Evaluation(
                     Verdict.FAILED,
                     f"{self.describe()}: arms '{self.arm}' and '{ref}' have different seed "
                     f"counts ({len(xs)} vs {len(ys)})",
                 )
-            xs = [_diff(x, self.factor * y) for x, y in zip(xs, ys)]
+            xs = [x - self.factor * y for x, y in zip(xs, ys)]  # NaN on either side: NaN
             lo, hi = (0.0, None) if isinstance(lo, str) else (None, 0.0)
             domain = "real"  # a paired difference
         else:
@@ -221,11 +229,21 @@ class Band(Criterion):
                 f"{head}: {k}/{n} seeds pass (need {need}; Wilson 95% {wlo:.2f}–{whi:.2f})"
                 f" → {verdict}",
             )
+        diverged = [i for i, x in enumerate(xs) if math.isnan(x)]
+        if diverged and not exact:
+            # A diverged seed fails the part whatever its direction: a mean with a NaN has no
+            # interval, and reading the other seeds alone would select seeds.
+            verdict = Verdict.NOT_REPRODUCED
+            shown = ", ".join(fmt(x) for x in xs)
+            return Evaluation(
+                verdict,
+                f"{head}: {len(diverged)} of {n} seed(s) diverged (NaN): {shown} → {verdict}",
+            )
         exact_values = exact and (n == 1 or len(set(xs)) == 1)
         if exact_values or n == 1 or not all(math.isfinite(x) for x in xs):
-            # A check's exact measurement, one value, or diverged seeds: an interval is exact or
-            # undefined; decide on the values themselves. (Identical values of a reproduction
-            # are a sample, judged on their interval below: never treated as exact.)
+            # A check's exact measurement or one value: an interval is exact or undefined;
+            # decide on the values themselves. (Identical values of a reproduction are a
+            # sample, judged on their interval below: never treated as exact.)
             if all(inside):
                 verdict = Verdict.REPRODUCED
             elif not any(inside):
@@ -250,12 +268,6 @@ class Band(Criterion):
         )
 
 
-def _diff(x: float, y: float) -> float:
-    if math.isinf(x) and math.isinf(y) and x == y:
-        return math.nan  # inf - inf: both diverged, no ordering
-    return x - y
-
-
 def _inside(x: float, lo: float | None, hi: float | None) -> bool:
     if math.isnan(x):
         return False
@@ -269,11 +281,10 @@ def below(
     factor: float = 1.0,
     seeds: float | None = None,
     min_seeds: int = 1,
-    nan_as: float = math.inf,
     label: str = "",
 ) -> Band:
     """`arm` < ref (a number, or `factor` × another arm paired by seed)."""
-    return Band(arm, None, ref, factor, seeds, min_seeds, nan_as, label)
+    return Band(arm, None, ref, factor, seeds, min_seeds, label)
 
 
 def above(
@@ -283,11 +294,10 @@ def above(
     factor: float = 1.0,
     seeds: float | None = None,
     min_seeds: int = 1,
-    nan_as: float = math.inf,
     label: str = "",
 ) -> Band:
     """`arm` > ref (a number, or `factor` × another arm paired by seed)."""
-    return Band(arm, ref, None, factor, seeds, min_seeds, nan_as, label)
+    return Band(arm, ref, None, factor, seeds, min_seeds, label)
 
 
 def between(
@@ -297,13 +307,12 @@ def between(
     *,
     seeds: float | None = None,
     min_seeds: int = 1,
-    nan_as: float = math.nan,
     label: str = "",
 ) -> Band:
-    """lo < `arm` < hi. A NaN seed is outside the band by default."""
+    """lo < `arm` < hi."""
     if not lo < hi:
         raise ValueError(f"empty band [{lo}, {hi}]")
-    return Band(arm, lo, hi, 1.0, seeds, min_seeds, nan_as, label)
+    return Band(arm, lo, hi, 1.0, seeds, min_seeds, label)
 
 
 def within(

@@ -27,13 +27,16 @@ class Registration:
     """The seeds of a paper's reproductions, fixed before the confirmation run.
 
     exploration: every seed looked at while choosing configs, budgets and criteria.
-    confirmation: the committed run's seeds; disjoint from exploration, at least 5.
+    confirmation: the committed run's seeds (full scale, and paper scale); disjoint from
+    exploration, at least 5.
+    quick: the seeds of the quick scale (tests, CI): exploration seeds, never confirmation ones.
     note: what was explored and decided on those seeds, in a sentence or two (shown on the page).
     """
 
     exploration: tuple[int, ...]
     confirmation: tuple[int, ...]
     note: str = ""
+    quick: tuple[int, ...] = (0, 1)
 
     def __post_init__(self) -> None:
         for name in ("exploration", "confirmation"):
@@ -48,6 +51,8 @@ class Registration:
         both = sorted(set(self.exploration) & set(self.confirmation))
         if both:
             raise ValueError(f"confirmation seeds {both} were used for exploration")
+        if not self.quick or not set(self.quick) <= set(self.exploration):
+            raise ValueError(f"quick seeds {self.quick} must be exploration seeds")
 
     def overlap(self, seeds: Iterable[int]) -> list[int]:
         return sorted(set(seeds) & set(self.exploration))

@@ -62,6 +62,18 @@ def to_png(fig: Figure, dpi: int = 150) -> bytes:
     return buf.getvalue()
 
 
+def seed_lines(ax, x, rows, color: str, label: str, *, marker: str = "") -> None:
+    """One arm on `ax`: a thin line per seed and a thick line for the mean over seeds (a NaN of a
+    diverged seed leaves a gap in its own line and drops out of the mean at that point only).
+    `rows`: (seeds, points)."""
+    rows = np.asarray(rows, dtype=float)  # (seeds, points)
+    for row in rows:
+        ax.plot(x, row, color=color, lw=0.6, alpha=0.35)
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(np.where(np.isfinite(rows), rows, np.nan), axis=0)  # (points,)
+    ax.plot(x, mean, marker or "-", color=color, lw=2, label=label)
+
+
 def loss_curves(
     curves: Mapping[str, Sequence[Sequence[float]]],
     *,

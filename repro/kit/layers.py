@@ -176,6 +176,27 @@ class SeqBNRNNLayer(nn.Module):
 # ---- CIFAR-style plain and residual networks (He et al. 2016) -------------------------------
 
 
+class ReadLast(nn.Module):
+    """A recurrent layer over (B, T, inputs) read out linearly at its last step: the regressor of
+    the adding and addition problems (Hochreiter & Schmidhuber 1997; Bai et al. 2018, Sec. 5)."""
+
+    CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN: the plain tanh RNN
+
+    def __init__(self, cell: str, hidden: int, inputs: int = 2, outputs: int = 1):
+        super().__init__()
+        self.rnn = self.CELLS[cell](inputs, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, T, inputs)
+        out, _ = self.rnn(x)  # (B, T, H)
+        return self.head(out[:, -1]).squeeze(-1)  # (B,) for one output
+
+
+def mse(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over every element (the adding problem's metric)."""
+    return ((pred - y) ** 2).mean()
+
+
 class CifarBlock(nn.Module):
     """Two 3x3 conv-BN layers; with `residual`, the identity shortcut (option A: subsample and
     zero-pad channels when the shape changes, so shortcuts add no parameters)."""

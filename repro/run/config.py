@@ -37,24 +37,61 @@ def parse_overrides(items: Sequence[str]) -> dict[str, str]:
 def apply_overrides(config: Any, overrides: Mapping[str, Any], key: str = "") -> Any:
     """A copy of `config` with `overrides`, each checked against the dataclass field's type.
 
-    Strings are parsed ("200" for an int, "true" for a bool, "1,2" for a tuple); other values must
-    already have the right type (an int is accepted for a float, a bool never for an int).
+    A Config is nested frozen dataclasses, one section per task or table: a dotted name reaches
+    into a section (`copy.T=100`). Strings are parsed ("200" for an int, "true" for a bool, "1,2"
+    for a tuple); other values must already have the right type (an int is accepted for a
+    float, a bool never for an int).
     """
+    where = f"{key}: " if key else ""
+    nested: dict[str, dict[str, Any]] = {}
+    flat: dict[str, Any] = {}
+    for name, value in overrides.items():
+        head, dot, rest = name.partition(".")
+        if dot:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            flat[name] = value
     fields = {f.name: f for f in dataclasses.fields(config)}
     hints = typing.get_type_hints(type(config))
-    where = f"{key}: " if key else ""
     changes = {}
-    for name, value in overrides.items():
+    for name, value in flat.items():
         if name not in fields:
-            raise UsageError(f"{where}unknown config field '{name}' (fields: {', '.join(fields)})")
+            raise UsageError(f"{where}unknown config field '{name}' (fields: {_names(config)})")
+        if dataclasses.is_dataclass(getattr(config, name)):
+            raise UsageError(
+                f"{where}'{name}' is a section; set one of its fields ({_names(config, name)})"
+            )
         try:
             changes[name] = _coerce(value, hints[name])
         except (TypeError, ValueError) as exc:
             raise UsageError(f"{where}config field '{name}': {exc}") from None
+    for head, sub in nested.items():
+        section = getattr(config, head, None) if head in fields else None
+        if not dataclasses.is_dataclass(section):
+            raise UsageError(f"{where}no config section '{head}' (fields: {_names(config)})")
+        inner = {f"{head}.{k}": v for k, v in sub.items()}
+        try:
+            changes[head] = apply_overrides(section, sub)
+        except UsageError as exc:
+            raise UsageError(f"{where}{exc} (in {', '.join(inner)})") from None
     try:
         return dataclasses.replace(config, **changes)
     except (TypeError, ValueError) as exc:  # the Config's own __post_init__ checks
         raise UsageError(f"{where}config rejected {dict(changes)}: {exc}") from None
+
+
+def _names(config: Any, section: str = "") -> str:
+    """Every overridable name of `config` (or of one section), dotted for nested sections."""
+    target = getattr(config, section) if section else config
+    out = []
+    for f in dataclasses.fields(target):
+        value = getattr(target, f.name)
+        prefix = f"{section}.{f.name}" if section else f.name
+        if dataclasses.is_dataclass(value):
+            out += [f"{prefix}.{g.name}" for g in dataclasses.fields(value)]
+        else:
+            out.append(prefix)
+    return ", ".join(out)
 
 
 def _type_name(tp: Any) -> str:

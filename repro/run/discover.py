@@ -5,11 +5,15 @@ are not keys. No list of framework modules is needed to tell them apart.
 A paper module has:
 
     CLAIMS: list[Claim]          every claim id starts with "<key>."
-    Config: a frozen dataclass   classmethods quick() and paper(); full() optional (else Config())
-                                 an optional field `seeds: int` (seeds 0..n-1 by default; else 1)
+    REGISTRATION: Registration   for reproductions: exploration, confirmation and quick seeds
+    Config: a frozen dataclass   classmethods quick() and paper(); full() optional (else Config());
+                                 sections are nested frozen dataclasses (`--set copy.T=100`)
     run(config, seeds) -> Result | list[Result] | dict[str, Result]
       or units(config, seeds), unit(config, u) and combine(config, seeds, done) (repro.kit.units)
-    BUDGET: Budget               optional: the full-scale run's expected CPU time and memory
+    MEMORY_MB: float             optional: a cap on one worker's peak memory at full scale
+
+Seeds belong to the scale and the registration, not to the Config: full and paper scale run the
+confirmation seeds, quick scale the registration's quick seeds (seed 0 for a paper of checks).
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from repro.claims import Claim, Registration
-from repro.kit.units import Budget
 from repro.run.config import DEFAULT_SCALE, SCALES, apply_overrides
 from repro.run.errors import PaperModuleError, UsageError
 
@@ -150,20 +153,22 @@ class Paper:
         return any(not c.is_check for c in self.claims)
 
     def default_seeds(self, config: Any, scale: str = DEFAULT_SCALE) -> list[int]:
-        """Full scale: the registered confirmation seeds; other scales (and papers of checks
-        only): seeds 0..n-1 for the Config's `seeds` (default 1)."""
-        if scale == DEFAULT_SCALE and self.registration is not None:
-            return list(self.registration.confirmation)
-        n = getattr(config, "seeds", 1)
-        return list(range(n))
+        """Full and paper scale: the registered confirmation seeds; quick scale: the
+        registration's quick seeds. A paper of checks only: seed 0."""
+        if self.registration is None:
+            return [0]
+        if scale == "quick":
+            return list(self.registration.quick)
+        return list(self.registration.confirmation)
 
     @property
     def has_units(self) -> bool:
         return callable(getattr(self.module, "units", None))
 
     @property
-    def budget(self) -> Budget | None:
-        return getattr(self.module, "BUDGET", None)
+    def memory_cap_mb(self) -> float | None:
+        """The card's declared cap on one worker's peak memory (MEMORY_MB), if any."""
+        return getattr(self.module, "MEMORY_MB", None)
 
     def claim(self, claim_id: str) -> Claim:
         for c in self.claims:
@@ -263,9 +268,14 @@ def _load(key: str, path: Path, root: Path) -> Paper:
         )
     elif not any(trio) and not callable(getattr(module, "run", None)):
         problems.append("run(config, seeds) is missing (or units, unit and combine)")
-    budget = getattr(module, "BUDGET", None)
-    if budget is not None and not isinstance(budget, Budget):
-        problems.append("BUDGET must be a repro.kit.units.Budget")
+    if hasattr(module, "BUDGET"):
+        problems.append(
+            "BUDGET is gone: costs are read from the committed run's provenance "
+            "(MEMORY_MB may cap one worker's memory)"
+        )
+    cap = getattr(module, "MEMORY_MB", None)
+    if cap is not None and not (isinstance(cap, int | float) and cap > 0):
+        problems.append("MEMORY_MB must be a positive number (MB)")
     reg = getattr(module, "REGISTRATION", None)
     if reg is not None and not isinstance(reg, Registration):
         problems.append("REGISTRATION must be a repro.claims.Registration")
