@@ -45,7 +45,7 @@ def test_claim_block_shows_the_stored_result(ran):
     for arm, summary in result.summary.items():  # every number comes from the result
         assert f"<strong>{arm}</strong>: {summary.text()}" in html
     assert "loss 0.01 vs divergence" in html and "(Table 1)" in html
-    assert "good &lt; 1; and bad &gt; 1, each in at least 50% of seeds" in html
+    assert "good &lt; 1; and bad diverged &gt; 0.5, each in at least 50% of seeds" in html
     fig = result.figures[0]["file"]
     assert f'src="../../results/{KEY}/{fig}"' in html  # relative to the page
     assert "Final loss per seed." in html
@@ -162,8 +162,8 @@ def test_claim_block_reads_at_a_glance(ran):
     compare = html.split('<table class="sn-compare">')[1].split("</table>")[0]
     assert "<th>paper</th><th>ours</th>" in compare and "loss 0.01 vs divergence" in compare
     svg = html.split('<svg class="sn-dots"')[1].split("</svg>")[0]
-    assert svg.count('class="sn-dots-threshold"') == 1  # good < 1 (bad has no axis: below)
-    assert svg.count('class="sn-dots-mean"') == 1
+    assert svg.count('class="sn-dots-threshold"') == 2  # good < 1, bad diverged > 0.5
+    assert svg.count('class="sn-dots-mean"') == 2  # good, bad diverged
     assert "diverged (NaN/inf) on all 5 seeds" in svg  # "bad", shown, not dropped
     details = html.split('<details class="sn-details">')[1]
     assert "Per seed (0, 1, 2, 3, 4)" in details and "Provenance" in details

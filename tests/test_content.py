@@ -72,7 +72,7 @@ FACTS: list[tuple[str, str, str]] = [
     ("002", "original GRU paper", "papers/cho2014properties"),
     ("002", "gas market", "papers/werbos1988generalization"),
     ("002", "TODO: Clockwork RNN", "papers/koutnik2014clockwork"),
-    # issue 17: corrections and the papers' own results, checked against what a careful reader finds
+    # corrections and the papers' own results, as a careful reader with the papers open finds them
     ("002", "5.3e-5", "papers/bai2018tcn"),  # the GRU cell of the adding row, better than the TCN
     ("002", "78.93", "papers/bai2018tcn"),  # word-level PTB: the LSTM wins
     ("002", "88.68", "papers/bai2018tcn"),
@@ -312,7 +312,7 @@ def test_core_pages_report_the_papers_own_results(key: str):
 
 
 def test_bengio_norm_or_determinant_is_not_marked_answered():
-    """Issue 17: it was marked answered on four pages without the proof being read."""
+    """The question stays open until the proof is read (Bengio et al. 1994, Sec. 4)."""
     oq = (DOCS / "open-questions.md").read_text(encoding="utf-8")
     heading = re.search(r"^### Is \|M'\(z\)\|.*$", oq, re.M)
     assert heading and "answered" not in heading.group(0)

@@ -5,26 +5,31 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from fakeproject import KEY, MODULE, make_project
 
 from repro.claims import load_record
-from repro.kit.units import Budget, Unit, grid
-from repro.run.discover import discover
+from repro.kit.units import Unit, grid
+from repro.run import costs
+from repro.run.discover import ROOT, discover
 from repro.run.pool import Cache, Workers
 from repro.run.runner import run_paper
 
 # The fake card of fakeproject, split into units: one fit per (arm, seed). With mode "kill" the
-# unit bad/seed 1 SIGKILLs its own worker while the file named by REPRO_TEST_KILL exists (it
+# unit bad/seed 8 SIGKILLs its own worker while the file named by REPRO_TEST_KILL exists (it
 # removes the file first, so the rerun goes through); every unit that runs appends its name to
 # the file named by REPRO_TEST_LOG.
 UNITS = """
 
-from repro.kit.units import Budget, Unit, grid
+from repro.kit.units import Unit, grid, series
 
-BUDGET = Budget(cpu_s=1e-6, memory_mb=1e-3, measured="a budget no run can meet, for the test")
+MEMORY_MB = 1e-3  # a cap no run can meet, for the test
 
 
 def units(config, seeds):
@@ -38,21 +43,26 @@ def unit(config, u):
     with open(os.environ["REPRO_TEST_LOG"], "a") as f:
         f.write(f"{u}|{os.getpid()}\\n")
     flag = Path(os.environ.get("REPRO_TEST_KILL", "/nonexistent"))
-    if config.mode == "kill" and str(u) == "works/bad/seed 1" and flag.exists():
+    if config.mode == "kill" and str(u) == "works/bad/seed 8" and flag.exists():
         flag.unlink()
         os.kill(os.getpid(), signal.SIGKILL)
-    if config.mode == "raise" and str(u) == "works/good/seed 0":
+    if config.mode == "slow":  # holds its worker until the test stops the run
+        import time
+        time.sleep(120)
+    if config.mode == "raise" and str(u) == "works/good/seed 7":
         raise RuntimeError("boom in a unit")
     lr = config.lr if u.arm == "good" else config.bad_lr
     h = fit(lr, u.seed, config.steps, config.sizes[0])
-    return {"final": h.final_loss(), "step": h.diverged_step, "loss": h.loss}
+    return {"final": h.final_loss(), "diverged": h.diverged, "step": h.diverged_step,
+            "loss": h.loss}
 
 
 def combine(config, seeds, done):
-    values = {a: [done[Unit("works", a, s)]["final"] for s in seeds] for a in ("good", "bad")}
-    notes = [f"bad seed {s} diverged at step {done[Unit('works', 'bad', s)]['step']}"
-             for s in seeds]
-    extra = {"good": [done[Unit("works", "good", s)]["loss"] for s in seeds]}
+    runs = {a: series(done, "works", a, seeds) for a in ("good", "bad")}
+    values = {a: [o["final"] for o in outs] for a, outs in runs.items()}
+    values["bad diverged"] = [float(o["diverged"]) for o in runs["bad"]]
+    notes = [f"bad seed {s} diverged at step {o['step']}" for s, o in zip(seeds, runs["bad"])]
+    extra = {"good": [o["loss"] for o in runs["good"]]}
     result = Result("fake2020paper.works", values, notes=notes, extra=extra)
     result.add_figure("values", arm_values({"good": values["good"]}), "Final loss per seed.")
     return [result, Result("fake2020paper.later", {"x": [1.0] * len(seeds)})]
@@ -93,6 +103,8 @@ def test_units_are_named_and_cached_one_file_each(tmp_path):
         Unit("p", "b", 4),
     ]
     assert str(Unit("copy-memory", "lstm", 101)) == "copy-memory/lstm/seed 101"
+    assert str(Unit("memory", "tcn", 3, T=600)) == "memory/tcn/T=600/seed 3"
+    assert Unit("memory", "tcn", 3, T=600).file != Unit("memory", "tcn", 3, T=800).file
     cache = Cache(tmp_path / "c")
     u = Unit("x/y", "a b", 1)
     assert cache.get(u) is None
@@ -100,8 +112,10 @@ def test_units_are_named_and_cached_one_file_each(tmp_path):
     assert cache.get(u)["output"]["v"] != cache.get(u)["output"]["v"]  # NaN survives
     (tmp_path / "c" / u.file).write_text("{not json")
     assert cache.get(u) is None  # a corrupt file counts as missing: the unit runs again
-    assert Budget(100, 50, "m").exceeded(149, 74) == []
-    assert len(Budget(100, 50, "m").exceeded(151, 76)) == 2
+    last = costs.Cost(cpu_s=100, memory_mb=50, machine="m", date="2026-12-06")
+    assert costs.warnings(last, 149, 74, cap_mb=None) == []
+    assert len(costs.warnings(last, 151, 76, cap_mb=75)) == 2
+    assert costs.warnings(None, 1e9, 1e9, cap_mb=None) == []  # nothing measured yet
 
 
 @pytest.mark.slow  # worker processes start (torch imports): seconds each
@@ -146,16 +160,16 @@ def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(projec
     log: list[str] = []
 
     def attempt():  # the same command both times: mode "kill", forced, two workers
-        return run_paper(paper, scale="quick", results_dir=results, jobs=2, force=True,
-                         log=log.append, overrides={"mode": "kill"})  # fmt: skip
+        options = {"scale": "quick", "results_dir": results, "jobs": 2, "force": True}
+        return run_paper(paper, log=log.append, overrides={"mode": "kill"}, **options)
 
     killed = attempt()
     assert killed.status == "failed"
     message = "\n".join(log)
-    assert "unit works/bad/seed 1: worker process" in message and "SIGKILL" in message, message
+    assert "unit works/bad/seed 8: worker process" in message and "SIGKILL" in message, message
     assert "the same command runs only the missing ones" in message
     assert (results / KEY / "result.json").read_bytes() == before  # the stored result is intact
-    kept = {line for line in ran(project)[4:] if line != "works/bad/seed 1"}
+    kept = {line for line in ran(project)[4:] if line != "works/bad/seed 8"}
     cached = {p.name for p in (project / "scratch" / "units" / KEY).glob("*/*.json")}
     assert cached and len(cached) < 4, cached  # some units finished, not all
     Path(os.environ["REPRO_TEST_LOG"]).unlink()
@@ -163,7 +177,7 @@ def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(projec
     again = attempt()
     assert again.status == "ran", again.error
     rerun = ran(project)
-    assert "works/bad/seed 1" in rerun and len(rerun) == 4 - len(cached), (rerun, cached)
+    assert "works/bad/seed 8" in rerun and len(rerun) == 4 - len(cached), (rerun, cached)
     assert any(f"{len(cached)} of 4 units kept" in m for m in log), log
     assert kept  # the first attempt got somewhere before the kill
     clean = run_paper(paper, scale="quick", results_dir=project / "c", jobs=1, log=lambda m: None)
@@ -184,18 +198,18 @@ def test_a_unit_that_raises_is_named_and_the_others_are_kept(project):
     )
     assert out.status == "failed"
     message = "\n".join(log)
-    assert "unit works/good/seed 0:" in message and "boom in a unit" in message, message
+    assert "unit works/good/seed 7:" in message and "boom in a unit" in message, message
     assert load_record(project / "r", KEY) is None
     assert len(list((project / "scratch" / "units" / KEY).glob("*/*.json"))) == 3
 
 
-def test_a_run_over_its_budget_warns(project):
+def test_a_run_over_its_memory_cap_warns(project):
     paper = discover(project)[KEY]
     log: list[str] = []
     out = run_paper(paper, results_dir=project / "r", jobs=1, log=log.append)
     assert out.status == "ran", out.error
-    warned = [m for m in log if m.startswith("warning") and "budget" in m]
-    assert warned and "BUDGET" in warned[0], log
+    warned = [m for m in log if m.startswith("warning") and "peak memory" in m]
+    assert warned and "MEMORY_MB" in warned[0], log
 
 
 @pytest.mark.slow
@@ -250,3 +264,42 @@ def test_a_units_peak_memory_is_its_own():
     before = peak_mb()
     reset_peak()
     assert peak_mb() < before - 200, (before, peak_mb())
+
+
+@pytest.mark.slow  # a runner and its workers start (torch imports): seconds
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_ends_every_worker_and_keeps_the_stored_result(project, sig):
+    """SIGTERM (timeout, a scheduler, a CI cancel) and SIGHUP stop a run as Ctrl-C does: no
+    worker outlives the runner, the stored result is as it was, and the run says so."""
+    results = project / "r"
+    paper = discover(project)[KEY]
+    assert run_paper(paper, scale="quick", results_dir=results, jobs=1, log=print).status == "ran"
+    before = (results / KEY / "result.json").read_bytes()
+    Path(os.environ["REPRO_TEST_LOG"]).unlink()  # the pids of the stopped run's workers only
+    argv = ["--root", str(project), "run", KEY, "--scale", "quick", "--jobs", "2", "--force"]
+    argv += ["--results-dir", str(results), "--set", "mode=slow"]
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "repro", *argv], stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
+    log = Path(os.environ["REPRO_TEST_LOG"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(pids() if log.exists() else ()) < 2:
+        time.sleep(0.2)  # both workers hold a unit
+    workers = {int(p) for p in pids()}
+    assert len(workers) == 2, workers
+    runner.send_signal(sig)
+    _, err = runner.communicate(timeout=30)
+    assert runner.returncode == 128 + sig, err
+    assert f"stopped by {sig.name}" in err and "no worker is left running" in err, err
+    time.sleep(0.5)
+    alive = [p for p in workers if _alive(p)]
+    assert not alive, f"workers {alive} outlived the runner"
+    assert (results / KEY / "result.json").read_bytes() == before
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status waits to be read

@@ -23,6 +23,7 @@ LE2015 = """\
 SKIP = {
     ".git",
     ".nox",
+    ".venv",
     "site",
     "scratch",
     "test-artifacts",
@@ -106,7 +107,7 @@ def test_new_paper_builds_and_says_what_to_fill_in(project: Path, tmp_path: Path
     )
     assert test.returncode == 1  # fails, and says why: not vacuous, no traceback
     assert "claim not yet specified: le2015simple.main" in test.stdout
-    assert "NotImplementedError: repro/le2015simple.py: write run()" in test.stdout
+    assert "NotImplementedError: repro/le2015simple.py: write unit()" in test.stdout
     assert "Traceback" not in test.stdout
 
 
@@ -130,13 +131,13 @@ def test_new_paper_builds_and_says_what_to_fill_in(project: Path, tmp_path: Path
             "'bai2018tcn' already exists in refs.bib (line",
         ),
         (
-            ["new", "koutnik2014clockwork"],
+            ["new", "bai2018tcn"],
             None,
-            "refusing to overwrite: docs/papers/koutnik2014clockwork.md",
+            "refusing to overwrite: repro/bai2018tcn/__init__.py",
         ),
         (["new", "Le-2015/x"], LE2015, "'Le-2015/x' is not a usable key"),
     ],
-    ids=["malformed", "wrong-key", "existing-key", "existing-page", "bad-characters"],
+    ids=["malformed", "wrong-key", "existing-key", "existing-card", "bad-characters"],
 )
 def test_bad_input_creates_nothing(project: Path, tmp_path: Path, args, stdin, message):
     before = snapshot(project)
@@ -147,3 +148,17 @@ def test_bad_input_creates_nothing(project: Path, tmp_path: Path, args, stdin, m
     assert proc.returncode == 2
     assert message in proc.stderr
     assert snapshot(project) == before
+
+
+@pytest.mark.slow  # a subprocess importing torch
+def test_a_stub_note_gets_its_card_and_keeps_its_text_and_nav(project: Path):
+    note = project / "docs" / "papers" / "lei2017sru.md"
+    before = snapshot(project)
+    proc = repro(project, "new", "lei2017sru")
+    assert proc.returncode == 0, proc.stderr
+    after = snapshot(project)
+    added = sorted(set(after) - set(before))
+    assert added == ["repro/lei2017sru.py", "tests/test_lei2017sru.py"], added
+    changed = [k for k in before if after.get(k) != before[k]]
+    assert not changed, changed  # the note and mkdocs.yml are untouched
+    assert "{{ claims lei2017sru }}" in proc.stdout and note.name in proc.stdout

@@ -23,11 +23,7 @@ EXTERNAL_ASSET = re.compile(
 )
 
 
-def test_build_is_strict_and_fast(built_site: Path):
-    log = (ROOT / "test-artifacts" / "mkdocs-build.log").read_text()
-    seconds = float(log.split()[0])
-    # Issue 2 asks for well under 10 s; the budget leaves room for a slow shared machine.
-    assert seconds < 20, f"strict build took {seconds:.1f} s"
+def test_build_is_strict(built_site: Path):
     assert (built_site / "index.html").exists()
     assert (built_site / "search" / "search_index.json").exists()
 

@@ -4,17 +4,7 @@ No torch, no matplotlib, and no import from any other room of repro/: everything
 this. Paper cards import what they need from here (`from repro.claims import Claim, below`).
 """
 
-from repro.claims.criteria import (
-    AllOf,
-    Band,
-    Criterion,
-    Evaluation,
-    Verdict,
-    above,
-    below,
-    between,
-    within,
-)
+from repro.claims.criteria import AllOf, Band, Criterion, above, below, between, within
 from repro.claims.model import CLAIM_ID_RE, KINDS, SCHEMA, Claim, Record, Result
 from repro.claims.registration import Registration, audit_seeds, revisions, stamp
 from repro.claims.stats import (
@@ -42,6 +32,7 @@ from repro.claims.store import (
     save_audit,
     save_record,
 )
+from repro.claims.verdicts import Evaluation, Verdict
 
 __all__ = [
     "AUDIT_FILE",

@@ -1,17 +1,12 @@
-"""Claims room, criteria: how a claim is judged, part by part, and the verdicts.
+"""Claims room, criteria: how a claim is judged, part by part (the verdicts: claims.verdicts).
 
 Built from `below`, `above`, `between`, `within` and `&` (all must hold). Each part compares an
 arm's values (one per seed) with a number or, paired by seed, with another arm, either seed by
 seed ("in at least 80% of seeds") or on the mean's 95% interval. Verdicts:
 
-| verdict          | when                                                                   |
-|------------------|------------------------------------------------------------------------|
-| reproduced       | every part holds                                                       |
-| not reproduced   | some part clearly fails                                                |
-| inconclusive     | too few seeds, or a 95% interval straddles the threshold               |
-| failed           | the run did not produce what the criterion needs (missing arm, ...)    |
-
-A check (exact or deterministic) holds or fails instead (repro.claims.model).
+reproduced when every part holds, not reproduced when some part clearly fails, inconclusive on too
+few seeds or an interval that straddles the threshold, failed when the run did not produce what
+the criterion needs; a check (exact or deterministic) holds or fails instead.
 
 A diverged run fails every part that reads it, whatever the part's direction: a NaN seed (of a
 reproduction, also a non-finite one) is never inside a band, a paired difference with a NaN side
@@ -25,36 +20,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from repro.claims.stats import fmt, interval, wilson_interval
-
-
-class Verdict(StrEnum):
-    # reproductions: an experimental outcome that could come out either way
-    REPRODUCED = "reproduced"
-    NOT_REPRODUCED = "not reproduced"
-    INCONCLUSIVE = "inconclusive"
-    FAILED = "failed"  # the run did not produce what the criterion needs (either kind)
-    # checks: exact or deterministic (an identity, a bound, an IEEE limit)
-    HOLDS = "holds"
-    FAILS = "fails"
-
-
-Domains = Mapping[str, str]  # arm -> stats.DOMAINS, or "proportion" (0/1 outcomes: Wilson)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    verdict: Verdict
-    detail: str  # why, one line per part
-
-
-def _worst(verdicts: Sequence[Verdict]) -> Verdict:
-    for v in (Verdict.FAILED, Verdict.NOT_REPRODUCED, Verdict.INCONCLUSIVE):
-        if v in verdicts:
-            return v
-    return Verdict.REPRODUCED
+from repro.claims.verdicts import Domains, Evaluation, Verdict, worst
 
 
 class Criterion:
@@ -96,7 +64,7 @@ class AllOf(Criterion):
         exact: bool = False,
     ) -> Evaluation:
         evals = [p.evaluate(values, domains, exact) for p in self.parts]
-        return Evaluation(_worst([e.verdict for e in evals]), "\n".join(e.detail for e in evals))
+        return Evaluation(worst([e.verdict for e in evals]), "\n".join(e.detail for e in evals))
 
     def describe(self) -> str:
         hows = {p.how() for p in self.parts if isinstance(p, Band)}

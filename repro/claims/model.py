@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from repro.claims.criteria import Criterion, Evaluation, Verdict
+from repro.claims.criteria import Criterion
 from repro.claims.stats import DOMAINS, ArmSummary, summarize
+from repro.claims.verdicts import Evaluation, Verdict
 
 SCHEMA = 1
 KINDS = ("reproduction", "check")
@@ -129,7 +130,7 @@ class Result:
     verdict: Verdict | None = None  # None: not evaluated, or the criterion is not yet specified
     detail: str = ""
     kind: str = "reproduction"
-    criterion: str = ""  # the criterion that judged it, as shown ("" before schema 2 results)
+    criterion: str = ""  # the criterion that judged it, as shown ("" in a result stored without it)
     criterion_key: str = ""  # the same at full precision (compared to detect a revision)
     summary: dict[str, ArmSummary] = field(default_factory=dict)
     # Set on load from the record (not stored per result).

@@ -18,8 +18,9 @@ from typing import Any
 
 from repro.claims.model import Claim, Record
 
-MIN_CONFIRMATION_SEEDS = 5  # at least 5 seeds per stochastic reproduction (DESIGN.md)
-AUDIT_RANGE = (10_000_000, 2_000_000_000)  # far from every seed and data-stream offset in use
+# At least 5 seeds per stochastic reproduction: a t interval on fewer is too wide to decide.
+MIN_CONFIRMATION_SEEDS = 5
+AUDIT_RANGE = (10_000_000, 2_000_000_000)  # far from every registered seed; under 2**31
 
 
 @dataclass(frozen=True)

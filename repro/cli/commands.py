@@ -15,9 +15,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from repro.cli.parser import build_parser
+from repro.cli.stop import exit_code, stop_signals, stopped_by
 from repro.cli.summary import print_summary
 from repro.cli.summary import rel_path as _rel
 from repro.kit.device import choose as choose_device
+from repro.run import costs
 from repro.run.audit import audit_paper
 from repro.run.config import parse_overrides
 from repro.run.discover import ROOT, Paper, committed_dir, discover, find
@@ -59,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PaperModuleError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt as exc:  # a stop outside `repro run`'s own handling (audit, ...)
+        print(f"\n{stopped_by(exc)}: stopped; every stored result is as it was", file=sys.stderr)
+        return exit_code(exc)
     return 2  # unreachable: argparse requires a command
 
 
@@ -67,11 +72,13 @@ def cmd_list(root: Path) -> int:
     if not papers:
         print("no paper modules yet (add repro/<key>.py)")
         return 0
-    every, cpu = [], 0.0
+    every, cpu, unmeasured = [], 0.0, []
     for key, paper in papers.items():
-        budget = f"  full run: {paper.budget}" if paper.budget else ""
-        cpu += paper.budget.cpu_s if paper.budget else 0.0
-        print(f"{key}  ({paper.rel}){budget}")
+        cost = costs.measured(costs.quiet_load(committed_dir(root), key))
+        cpu += cost.cpu_s if cost else 0.0
+        if cost is None and paper.registration is not None:
+            unmeasured.append(key)
+        print(f"{key}  ({paper.rel})" + (f"  full run: {cost}" if cost else ""))
         for s in paper_states(paper, committed_dir(root)):
             every.append(s)
             if not s.specified:
@@ -90,8 +97,9 @@ def cmd_list(root: Path) -> int:
     if cpu:
         cores = default_jobs()
         print(
-            f"a full run (nox -s repro) costs about {cpu / 60:.0f} CPU minutes: about "
-            f"{cpu / 60 / cores:.0f} min on this machine's {cores} cores (--jobs {cores})"
+            f"a full run (nox -s repro) cost {cpu / 60:.0f} CPU minutes in the committed runs: "
+            f"about {cpu / 60 / cores:.0f} min on this machine's {cores} cores (--jobs {cores})"
+            + (f"; not yet measured: {', '.join(unmeasured)}" if unmeasured else "")
         )
     return 0
 
@@ -169,8 +177,8 @@ def _run(root: Path, args: argparse.Namespace) -> int:
                     )
                 )
                 current = None
-    except KeyboardInterrupt:
-        print(file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        print(f"\nstopped by {stopped_by(exc)}; no worker is left running", file=sys.stderr)
         if current is not None:
             units = (
                 "; the units it finished are kept (scratch/units/), and the same command runs "
@@ -187,7 +195,7 @@ def _run(root: Path, args: argparse.Namespace) -> int:
         print("kept: " + (", ".join(kept) if kept else "nothing from this run"), file=sys.stderr)
         if done:
             print_summary(done, root)
-        return 130
+        return exit_code(exc)
     print_summary(done, root)
     return 1 if any(o.status == "failed" for o in done) else 0
 
@@ -231,11 +239,12 @@ def _workers(args: argparse.Namespace) -> Iterator[dict]:
     start once, not once per paper)."""
     options = _pool(args)
     jobs = options["jobs"] or default_jobs()
-    if options["backend"] != "process" or jobs <= 1:
-        yield options
-        return
-    with Workers(jobs) as workers:
-        yield {**options, "jobs": jobs, "workers": workers}
+    with stop_signals():
+        if options["backend"] != "process" or jobs <= 1:
+            yield options
+            return
+        with Workers(jobs) as workers:
+            yield {**options, "jobs": jobs, "workers": workers}
 
 
 def _log(args: argparse.Namespace, msg: str) -> None:

@@ -1,11 +1,13 @@
 """Command-line room, the scaffolder: `python -m repro new KEY` (and `nox -s new -- KEY`).
 
-It writes docs/papers/KEY.md, repro/KEY.py and tests/test_KEY.py from the templates below, adds the
-note to the nav in mkdocs.yml and, when KEY is not in refs.bib yet, appends the entry given on
-stdin or with --bib FILE (validated first). Every check runs before anything is written: a bad
-key, a malformed entry, a key that exists, a file that exists: a clear message, exit 2, and
-nothing created. The scaffold builds strictly; its one claim has no pass criterion yet, so the
-page and `repro check` say "claim not yet specified" and its test fails saying what to fill in.
+It writes repro/KEY.py and tests/test_KEY.py from the templates below and, unless the paper
+already has a note, docs/papers/KEY.md and its nav entry in mkdocs.yml; a note that exists (a
+stub, say) is kept as it is and gets its card. When KEY is not in refs.bib yet, it appends the
+entry given on stdin or with --bib FILE (validated first). Every check runs before anything is
+written: a bad key, a malformed entry, a key that exists, a card or test that exists: a clear
+message, exit 2, and nothing created. The scaffold builds strictly; its one claim has no pass
+criterion yet, so the page and `repro check` say "claim not yet specified" and its test fails
+saying what to fill in. The templates are in repro.cli.templates.
 """
 
 from __future__ import annotations
@@ -15,148 +17,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+from repro.cli.templates import MODULE, NOTE, TEST
 from repro.run.errors import UsageError
 from repro.site.bib import KEY_RE, BibError, Entry, load_bibliography, parse_bibtex
-
-NOTE = """\
----
-tags:
-  - to read
----
-
-# {title}
-
-{authors} ({year}). {venue_line}{links}
-
-!!! warning "Stub"
-    A new note: fill in the sections below, then state the claim's pass criterion in
-    `repro/{key}.py`.
-
-## The problem
-
-What question does the paper answer, and why was it open [@{key}]?
-
-## The idea
-
-The method in a paragraph, then the equation that matters, typeset:
-
-$$
-y = f(x)
-$$
-
-## Experiments and headline numbers
-
-Each number with the table or figure it comes from, cited [@{key}].
-
-## Reproduction
-
-{{{{ claims {key} }}}}
-
-## Related
-
-Links to related papers and topics.
-
-## Open questions
-
-What the paper leaves open, and what a reproduction here could check.
-"""
-
-MODULE = '''\
-"""{citation}
-
-Claim: (one sentence, in our words).
-
-Key equation: (the one that matters).
-"""
-
-from __future__ import annotations
-
-from collections.abc import Sequence
-from dataclasses import dataclass
-
-from repro.claims import Claim, Registration, Result
-
-CLAIMS = [
-    Claim(
-        id="{key}.main",
-        statement="(the claim in one sentence)",
-        paper_value="(the paper's number, and every other arm of that table row or figure)",
-        where="(table, figure or section)",
-        metric="(what one value per seed and arm measures)",
-        kind="reproduction",  # or "check": exact or deterministic (an identity, a bound)
-        domain="real",  # or "nonnegative" (a loss) or "probability" (an accuracy)
-        setup="(paper: its setup | ours: what differs, e.g. T = 1000 | T = 100)",
-        # State the pass criterion BEFORE the first full run, e.g.
-        # below("new", "baseline", seeds=0.8) & below("new", 0.05) (see repro/claims/).
-        criterion=None,
-    ),
-]
-
-# The seeds you explore with (quick runs, choosing sizes and the criterion) are never the seeds
-# the committed result is confirmed on; declare both before the first full run.
-REGISTRATION = Registration(
-    exploration=(0, 1),
-    confirmation=(100, 101, 102, 103, 104),
-    note="(what was chosen while looking at the exploration seeds)",
-)
-
-
-@dataclass(frozen=True)
-class Config:
-    seeds: int = 2  # quick and paper scale (full scale confirms on REGISTRATION.confirmation)
-    steps: int = 1000  # (why this value; where it departs from the paper)
-
-    @classmethod
-    def quick(cls) -> Config:
-        return cls(steps=50)
-
-    @classmethod
-    def paper(cls) -> Config:
-        return cls(seeds=10, steps=100_000)
-
-
-def run(config: Config, seeds: Sequence[int]) -> list[Result]:
-    raise NotImplementedError(
-        "repro/{key}.py: write run(): train each arm per seed with repro.kit.train.train, "
-        "then return [Result('{key}.main', {{arm: [one value per seed]}})]"
-    )
-'''
-
-TEST = '''\
-"""{key}: the model parts against what the paper states, and each claim at quick scale."""
-
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-from repro.run.discover import discover
-from repro.run.runner import run_paper
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_every_claim_is_specified():
-    paper = discover(ROOT)["{key}"]
-    missing = [claim.id for claim in paper.claims if claim.criterion is None]
-    if missing:
-        pytest.fail(
-            f"claim not yet specified: {{', '.join(missing)}}: state its pass criterion "
-            "in repro/{key}.py (CLAIMS) before the first full run",
-            pytrace=False,
-        )
-
-
-def test_claims_at_quick_scale(tmp_path):
-    paper = discover(ROOT)["{key}"]
-    out = run_paper(paper, scale="quick", results_dir=tmp_path, force=True)
-    if out.status != "ran":
-        pytest.fail(f"run() did not finish: {{out.error}}", pytrace=False)
-    for claim in paper.claims:
-        assert out.record.results[claim.id].verdict is not None, claim.id
-    # Then assert the measured direction of the effect, within a band whose comment says why.
-'''
 
 
 def _yaml_quote(text: str) -> str:
@@ -218,35 +81,42 @@ def scaffold(root: Path, key: str, bib_text: str | None = None) -> list[Path]:
             )
         entry = given[key]
         new_bib = bib_text.strip() + "\n"
+    note = root / "docs" / "papers" / f"{key}.md"
     targets = {
-        root / "docs" / "papers" / f"{key}.md": NOTE.format(
+        root / "repro" / f"{key}.py": MODULE.format(
+            key=key, citation=textwrap.fill(f"{entry.label()}: {entry.title}.", 96)
+        ),
+        root / "tests" / f"test_{key}.py": TEST.format(key=key),
+    }
+    card = [root / "repro" / key / "__init__.py", *targets]
+    existing = [p for p in card if p.exists()]
+    if existing:
+        raise UsageError(
+            "refusing to overwrite: " + ", ".join(p.relative_to(root).as_posix() for p in existing)
+        )
+    mkdocs_path = root / "mkdocs.yml"
+    nav = mkdocs_path.read_text(encoding="utf-8")
+    if not note.exists():  # a note that exists keeps its text and its place in the nav
+        targets[note] = NOTE.format(
             key=key,
             title=entry.title,
             year=entry.year,
             authors=", ".join(a.full for a in entry.authors),
             venue_line=f"*{entry.venue()}*. " if entry.venue() else "",
             links=" ".join(f"[{text}]({url})" for text, url in entry.links()),
-        ),
-        root / "repro" / f"{key}.py": MODULE.format(
-            key=key, citation=textwrap.fill(f"{entry.label()}: {entry.title}.", 96)
-        ),
-        root / "tests" / f"test_{key}.py": TEST.format(key=key),
-    }
-    existing = [p for p in targets if p.exists()]
-    if existing:
-        raise UsageError(
-            "refusing to overwrite: " + ", ".join(p.relative_to(root).as_posix() for p in existing)
         )
-    mkdocs_path = root / "mkdocs.yml"
-    nav = add_to_nav(mkdocs_path.read_text(encoding="utf-8"), f"papers/{key}.md", nav_title(entry))
+        if f"papers/{key}.md" not in nav:
+            nav = add_to_nav(nav, f"papers/{key}.md", nav_title(entry))
     # Every check passed: write.
     if new_bib:
         old = bib_path.read_text(encoding="utf-8")
         bib_path.write_text(old.rstrip("\n") + "\n\n" + new_bib, encoding="utf-8")
     for path, text in targets.items():
         path.write_text(text, encoding="utf-8")
-    mkdocs_path.write_text(nav, encoding="utf-8")
-    return [bib_path] * bool(new_bib) + list(targets) + [mkdocs_path]
+    changed_nav = nav != mkdocs_path.read_text(encoding="utf-8")
+    if changed_nav:
+        mkdocs_path.write_text(nav, encoding="utf-8")
+    return [bib_path] * bool(new_bib) + list(targets) + [mkdocs_path] * changed_nav
 
 
 def cmd_new(root: Path, args: argparse.Namespace) -> int:
@@ -258,8 +128,15 @@ def cmd_new(root: Path, args: argparse.Namespace) -> int:
         bib = path.read_text(encoding="utf-8")
     elif not _in_bib(root, args.key) and sys.stdin is not None and not sys.stdin.isatty():
         bib = sys.stdin.read()  # the entry piped in
+    note = root / "docs" / "papers" / f"{args.key}.md"
+    kept = note.exists()
     for path in scaffold(root, args.key, bib):
         print(f"wrote {path.relative_to(root).as_posix()}")
+    if kept and f"{{{{ claims {args.key} }}}}" not in note.read_text(encoding="utf-8"):
+        print(
+            f"kept docs/papers/{args.key}.md as it is: put `{{{{ claims {args.key} }}}}` where "
+            "the reproduction should show (under a '## Reproduction' heading)"
+        )
     print(
         f"next: fill in docs/papers/{args.key}.md and repro/{args.key}.py (the claim's pass "
         f"criterion first), then `python -m repro run {args.key} --scale quick`, "

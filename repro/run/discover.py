@@ -10,6 +10,7 @@ A paper module has:
                                  sections are nested frozen dataclasses (`--set copy.T=100`)
     run(config, seeds) -> Result | list[Result] | dict[str, Result]
       or units(config, seeds), unit(config, u) and combine(config, seeds, done) (repro.kit.units)
+    arms(config) -> {claim id: arm names}   every arm the run writes for each claim at config
     MEMORY_MB: float             optional: a cap on one worker's peak memory at full scale
 
 Seeds belong to the scale and the registration, not to the Config: full and paper scale run the
@@ -18,7 +19,6 @@ confirmation seeds, quick scale the registration's quick seeds (seed 0 for a pap
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib
 import importlib.util
@@ -34,6 +34,7 @@ from typing import Any
 from repro.claims import Claim, Registration
 from repro.run.config import DEFAULT_SCALE, SCALES, apply_overrides
 from repro.run.errors import PaperModuleError, UsageError
+from repro.run.protocol import protocol_problems
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # repro/
 ROOT = PACKAGE_DIR.parent
@@ -165,6 +166,14 @@ class Paper:
     def has_units(self) -> bool:
         return callable(getattr(self.module, "units", None))
 
+    def arms(self, config: Any) -> dict[str, tuple[str, ...]]:
+        """Claim id -> the arms the card declares its run produces at `config` (`arms(config)`);
+        a card without `arms` declares what its criteria read (checks, scaffolds)."""
+        declare = getattr(self.module, "arms", None)
+        if callable(declare):
+            return {k: tuple(v) for k, v in declare(config).items()}
+        return {c.id: c.criterion.arms() for c in self.claims if c.criterion is not None}
+
     @property
     def memory_cap_mb(self) -> float | None:
         """The card's declared cap on one worker's peak memory (MEMORY_MB), if any."""
@@ -236,54 +245,7 @@ def _load(key: str, path: Path, root: Path) -> Paper:
             f"{where}:{line}: cannot import: {type(exc).__name__}: {exc}"
         ) from exc
     paper = Paper(key, path, root, module)
-    problems = []
-    claims = getattr(module, "CLAIMS", None)
-    if not isinstance(claims, list | tuple) or not claims:
-        problems.append("CLAIMS must be a non-empty list of repro.claims.Claim")
-    else:
-        seen = set()
-        for c in claims:
-            if not isinstance(c, Claim):
-                problems.append(f"CLAIMS holds {type(c).__name__}, not Claim")
-            elif c.key != key:
-                problems.append(f"claim id '{c.id}' must start with '{key}.'")
-            elif c.id in seen:
-                problems.append(f"claim id '{c.id}' is defined twice")
-            else:
-                seen.add(c.id)
-    cfg = getattr(module, "Config", None)
-    if not (isinstance(cfg, type) and dataclasses.is_dataclass(cfg)):
-        problems.append("Config must be a dataclass")
-    else:
-        if not cfg.__dataclass_params__.frozen:  # type: ignore[attr-defined]
-            problems.append("Config must be frozen (@dataclass(frozen=True))")
-        for scale in ("quick", "paper"):
-            if not callable(getattr(cfg, scale, None)):
-                problems.append(f"Config needs a classmethod {scale}()")
-    trio = [callable(getattr(module, f, None)) for f in ("units", "unit", "combine")]
-    if any(trio) and not all(trio):
-        problems.append(
-            "a card with units declares all three: units(config, seeds), "
-            "unit(config, u) and combine(config, seeds, done)"
-        )
-    elif not any(trio) and not callable(getattr(module, "run", None)):
-        problems.append("run(config, seeds) is missing (or units, unit and combine)")
-    if hasattr(module, "BUDGET"):
-        problems.append(
-            "BUDGET is gone: costs are read from the committed run's provenance "
-            "(MEMORY_MB may cap one worker's memory)"
-        )
-    cap = getattr(module, "MEMORY_MB", None)
-    if cap is not None and not (isinstance(cap, int | float) and cap > 0):
-        problems.append("MEMORY_MB must be a positive number (MB)")
-    reg = getattr(module, "REGISTRATION", None)
-    if reg is not None and not isinstance(reg, Registration):
-        problems.append("REGISTRATION must be a repro.claims.Registration")
-    elif reg is None and any(isinstance(c, Claim) and not c.is_check for c in (claims or ())):
-        problems.append(
-            "a paper with reproductions declares REGISTRATION = Registration(exploration=(seeds "
-            "looked at while choosing configs and criteria), confirmation=(>= 5 other seeds))"
-        )
+    problems = protocol_problems(module, key)
     if problems:
         raise PaperModuleError(f"{where}:1: " + "; ".join(problems))
     return paper

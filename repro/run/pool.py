@@ -1,10 +1,9 @@
 """Run room, the pool of parallel units: a paper's units on local worker processes or on Ray.
 
-Each unit (repro.kit.units) runs in `execute`: its worker loads the paper card, rebuilds the
-config from the scale and overrides, sets one thread, deterministic kernels and every generator
-from the unit's seed, and returns the unit's measurements after a JSON round trip. The serial
-path (`jobs=1`) calls the same function in this process, so the numbers are bit-identical
-whatever the number of workers or the order in which units finish.
+Each unit (repro.kit.units) runs in `repro.run.worker.execute`. The serial path (`jobs=1`) calls
+the same function in this process, so the numbers are bit-identical whatever the number of
+workers or the order in which units finish. A stopped run (a dead worker, Ctrl-C, SIGTERM,
+SIGHUP) ends every worker at once; no worker outlives the runner.
 
 Finished units are cached one file each under scratch/units/<key>/<hash>/, where the hash
 covers the code, the config and the environment. A run that is interrupted, or whose worker
@@ -18,12 +17,9 @@ is given). Ray is an optional dependency group (`pip install -e .[ray]`).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import multiprocessing
-import os
-import resource
 import shutil
 import signal
 import time
@@ -37,24 +33,25 @@ from typing import Any
 
 from repro.claims import ResultError
 from repro.claims.store import atomic_write
-from repro.kit import device as placement
 from repro.kit.units import Unit
 from repro.run import cluster
-from repro.run.discover import Paper, load
 from repro.run.progress import Progress
+from repro.run.worker import Job, execute, peak_mb, reset_peak, worker_init
+
+__all__ = [
+    "BACKENDS",
+    "Cache",
+    "Done",
+    "Job",
+    "UnitFailure",
+    "Workers",
+    "execute",
+    "peak_mb",
+    "reset_peak",
+    "run_units",
+]
 
 BACKENDS = ("process", "ray")
-
-
-@dataclass(frozen=True)
-class Job:
-    """What a worker needs to rebuild a paper's config: plain values only (picklable)."""
-
-    root: str
-    key: str
-    scale: str
-    overrides: tuple[tuple[str, Any], ...]
-    device: str | None
 
 
 class UnitFailure(Exception):
@@ -81,54 +78,6 @@ class Done:
         self.cpu_s += rec["cpu_s"]
         self.unit_cpu_s[str(u)] = round(rec["cpu_s"], 2)
         self.peak_mb = max(self.peak_mb, rec["peak_mb"])
-
-
-_PAPERS: dict[tuple[str, str], Paper] = {}
-
-
-def execute(job: Job, u: Unit, marker_dir: str | None = None) -> dict[str, Any]:
-    """Run one unit here (in a worker, or in the runner's process) and return its record."""
-    if marker_dir is not None:  # tells the parent which unit this process holds, if it dies
-        Path(marker_dir, u.file + ".pid").write_text(str(os.getpid()))
-    paper = _PAPERS.get((job.root, job.key))
-    if paper is None:
-        paper = _PAPERS[(job.root, job.key)] = load(Path(job.root), job.key)
-    config = paper.config(job.scale, dict(job.overrides))
-    dev = placement.choose(job.device)
-    placement.set_threads()
-    placement.set_deterministic()
-    placement.seed_everything(u.seed)
-    reset_peak()  # this unit's own peak, not the worker's since it started
-    start = time.process_time()
-    with placement.use(dev):
-        output = paper.module.unit(config, u)
-        seen = placement.placements()
-    try:
-        text = json.dumps(output, allow_nan=True)
-    except TypeError as exc:
-        raise ResultError(f"{paper.rel}: unit() for {u} returned a non-JSON value: {exc}") from None
-    return {
-        "output": json.loads(text),
-        "placements": seen,
-        "cpu_s": time.process_time() - start,
-        "peak_mb": peak_mb(),
-    }
-
-
-def reset_peak() -> None:
-    """Start a new resident-memory high-water mark for this process (Linux: clear_refs 5)."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_mb() -> float:
-    """This process's resident-memory high-water mark since `reset_peak` (VmHWM), in MB; the
-    lifetime peak (ru_maxrss) where /proc is not there."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024  # kB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 class Cache:
@@ -185,7 +134,7 @@ def run_units(
             f"{job.key}: {done.cached} of {len(units)} units kept from an unfinished run; "
             f"running the {len(todo)} missing"
         )
-    progress = Progress(job.key, len(units), done.cached, max(1, jobs), log)
+    progress = Progress(job.key, [str(u) for u in todo], done.cached, max(1, jobs), log, expected)
     owned: Workers | None = None  # a pool made for this call only, closed at its end
     if backend == "ray":
         stream = cluster.stream(execute, job, todo, jobs, address)
@@ -203,10 +152,13 @@ def run_units(
                 done.add(u, rec)
             else:
                 failures.append(f"  unit {u}: {error}")
-            progress.finished()
-    finally:
+            progress.finished(str(u))
+    except BaseException:  # Ctrl-C, SIGTERM: no worker outlives the run
         if owned is not None:
-            owned.close()
+            owned.close(broken=True)
+        raise
+    if owned is not None:
+        owned.close()
     if failures:
         raise UnitFailure(
             f"{job.key}: {len(failures)} unit(s) did not finish:\n"
@@ -224,8 +176,8 @@ def _serial(job: Job, todo: Sequence[Unit]) -> Stream:
     for u in todo:
         try:
             yield u, execute(job, u), None
-        except Exception:
-            yield u, None, traceback.format_exc().rstrip()
+        except Exception as exc:
+            yield u, None, _why(exc)
 
 
 class Workers:
@@ -239,12 +191,21 @@ class Workers:
     def get(self) -> ProcessPoolExecutor:
         if self._pool is None:
             ctx = multiprocessing.get_context("spawn")  # fork after torch's threads can hang
-            self._pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=_quiet)
+            self._pool = ProcessPoolExecutor(self.jobs, mp_context=ctx, initializer=worker_init)
         return self._pool
 
     def close(self, broken: bool = False) -> None:
+        """Shut the pool down; `broken` (a dead worker, Ctrl-C, SIGTERM): end every worker now
+        instead of letting it finish the unit it holds."""
         if self._pool is not None:
+            procs = list((getattr(self._pool, "_processes", None) or {}).values())
             self._pool.shutdown(wait=not broken, cancel_futures=True)
+            if broken:
+                for p in procs:
+                    if p.is_alive():
+                        p.terminate()
+                for p in procs:
+                    p.join(timeout=5)
             self._pool = None
 
     def __enter__(self) -> Workers:
@@ -282,12 +243,15 @@ def _processes(job: Job, todo: Sequence[Unit], workers: Workers, folder: Path) -
                 pending.clear()
                 break
             except Exception as exc:
-                yield u, None, "".join(traceback.format_exception(exc)).rstrip()
+                yield u, None, _why(exc)
     shutil.rmtree(markers, ignore_errors=True)
 
 
-def _quiet() -> None:
-    os.environ["REPRO_QUIET"] = "1"  # no progress bars from workers: the pool prints progress
+def _why(exc: BaseException) -> str:
+    """A unit's failure: its traceback, or one line for a card's unwritten part (a scaffold)."""
+    if isinstance(exc, NotImplementedError):
+        return f"NotImplementedError: {exc}"
+    return "".join(traceback.format_exception(exc)).rstrip()
 
 
 def _death(u: Unit, markers: Path, procs: Mapping[int, Any]) -> str:

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.claims import Record, Result, ResultError, load_record, save_record
+from repro.claims import Record, Result, save_record
 from repro.kit import device as placement
 from repro.kit.figures import to_svg
-from repro.run import guard, pool
+from repro.run import costs, guard, pool
 from repro.run.config import DEFAULT_SCALE, resolve_seeds
 from repro.run.discover import Paper, committed_dir, paper_scale_dir, scratch_dir
 from repro.run.errors import PaperModuleError
@@ -88,6 +88,17 @@ def _normalize(paper: Paper, raw: Any) -> dict[str, Result]:
     return {c.id: out[c.id] for c in paper.claims}
 
 
+def _check_arms(paper: Paper, config: Any, results: Mapping[str, Result]) -> None:
+    """combine/run wrote every arm the card declares for each claim (`arms(config)`)."""
+    for claim_id, declared in paper.arms(config).items():
+        missing = sorted(set(declared) - set(results[claim_id].values))
+        if missing:
+            raise PaperModuleError(
+                f"{paper.rel}:{paper.line_of('def arms')}: {claim_id}: arms() declares "
+                f"{missing}, which the run did not produce"
+            )
+
+
 def run_paper(
     paper: Paper,
     *,
@@ -131,7 +142,8 @@ def run_paper(
         )
     committed = guard.is_committed(paper, results_dir)
     # Unreadable counts as none: replaced by this run (`repro check` reports it).
-    stored = _quiet_load(results_dir, paper.key)
+    stored = costs.quiet_load(results_dir, paper.key)
+    last = costs.quiet_load(committed_dir(paper.root), paper.key)
     placement.set_threads()  # the one place threads are set (paper modules never do)
     env = environment(dev)
     hs = hashes(paper, config, seed_list, env)
@@ -170,7 +182,7 @@ def run_paper(
                 log=log,
                 backend=backend,
                 address=address,
-                expected=_unit_costs(stored, committed_dir(paper.root), paper.key),
+                expected=costs.unit_costs(stored, last),
                 workers=workers,
             )
             placement.seed_everything(seed_list[0])  # as a serial run() would start
@@ -189,6 +201,7 @@ def run_paper(
             cpu_s, peak_mb = time.process_time() - cpu_start, pool.peak_mb()
             unit_cpu = {}
         results = _normalize(paper, raw)
+        _check_arms(paper, config, results)
         for r in results.values():
             r.render_figures(to_svg)
     except Exception as exc:
@@ -201,9 +214,9 @@ def run_paper(
         log(f"error: {paper.key}: the run failed; the stored result is untouched\n{detail}")
         return out
     wall = time.perf_counter() - start
-    if scale == DEFAULT_SCALE and paper.budget is not None:
-        for over in paper.budget.exceeded(cpu_s, peak_mb):
-            log(f"warning: {paper.key}: {over} ({paper.rel}: BUDGET, {paper.budget.measured})")
+    if scale == DEFAULT_SCALE:
+        for over in costs.warnings(costs.measured(last), cpu_s, peak_mb, paper.memory_cap_mb):
+            log(f"warning: {paper.key}: {over}")
     for claim in paper.claims:
         results[claim.id].finish(claim)
     files = code_files(paper)
@@ -252,23 +265,6 @@ def units_dir(root: Path, key: str, hs: Mapping[str, str]) -> Path:
     """scratch/units/<key>/<hash of code, config and environment>/: the per-unit cache."""
     digest = hashlib.sha256((hs["code"] + hs["config"] + hs["env"]).encode()).hexdigest()[:16]
     return scratch_dir(root).parent / "units" / key / digest
-
-
-def _unit_costs(stored: Record | None, committed: Path, key: str) -> dict[str, float]:
-    """Each unit's CPU seconds in the last run that recorded them (this results folder's, else
-    the committed one): the pool starts the longest first, so no core idles at the end."""
-    for record in (stored, _quiet_load(committed, key)):
-        costs = record.provenance.get("unit_cpu_s") if record is not None else None
-        if costs:
-            return dict(costs)
-    return {}
-
-
-def _quiet_load(results: Path, key: str) -> Record | None:
-    try:
-        return load_record(results, key)
-    except ResultError:
-        return None
 
 
 def _merge(*logs: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:

@@ -28,13 +28,7 @@ from repro.claims import Verdict, fmt
 from repro.run.discover import Paper
 from repro.run.states import ClaimState, paper_states
 from repro.site.compare import compare_table
-from repro.site.details import (
-    esc,
-    figure_url,
-    history,
-    provenance,
-    replication_row,
-)
+from repro.site.details import esc, figure_url, history, provenance, replication_row
 from repro.site.dots import dots_svg
 
 __all__ = [
