@@ -32,7 +32,9 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 
 from step_speed import Case, measure  # noqa: E402
 
-from repro.kit import layers, tasks  # noqa: E402
+from repro.bai2018tcn.tcn import TCN  # noqa: E402
+from repro.chang2017dilated.model import DilatedRNN  # noqa: E402
+from repro.kit import rng, tasks  # noqa: E402
 from repro.kit.copymem import N_TOKENS, copy_loss  # noqa: E402
 
 PEERS = {"locuslab-tcn": "TCN/tcn.py", "zalando-drnn": "drnn.py"}
@@ -84,7 +86,7 @@ class TheirDRNN(nn.Module):
 
 
 def case(name: str, model: nn.Module, T: int, batch: int = 32) -> Case:
-    data = tasks.copy_memory(batch, T, tasks.generator(0))
+    data = tasks.copy_memory(batch, T, rng.stream(0, "test"))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     return Case(name, model, data, copy_loss, opt, 1.0, f"B={batch}, L={T + 20}")
 
@@ -95,14 +97,14 @@ def pairs(peers: dict[str, object]) -> list[tuple[Case, Case]]:
     if tcn is not None:
         for T, levels, kernel in ((100, 6, 4), (1000, 8, 8)):
             label = f"TCN {levels}x10 k={kernel}, T={T}"
-            ours = Ours(layers.TCN(N_TOKENS, [10] * levels, kernel), 10, conv=True)
+            ours = Ours(TCN(N_TOKENS, [10] * levels, kernel), 10, conv=True)
             theirs = TheirTCN(tcn, [10] * levels, kernel)
             out.append((case(f"{label} ours", ours, T), case(f"{label} locuslab", theirs, T)))
     drnn = peers.get("zalando-drnn")
     if drnn is not None:
         for cell, hidden, n_layers, T in (("rnn", 20, 7, 50), ("gru", 10, 9, 1000)):
             label = f"dilated {cell.upper()} {n_layers}x{hidden}, T={T}"
-            ours = Ours(layers.DilatedRNN(N_TOKENS, hidden, n_layers, cell), hidden, conv=False)
+            ours = Ours(DilatedRNN(N_TOKENS, hidden, n_layers, cell), hidden, conv=False)
             theirs = TheirDRNN(drnn, hidden, n_layers, cell)
             out.append((case(f"{label} ours", ours, T), case(f"{label} zalando", theirs, T)))
     return out

@@ -42,7 +42,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from repro.kit import layers, tasks  # noqa: E402
+from repro.kit import rng, tasks  # noqa: E402
 from repro.kit.copymem import copy_loss, n_params  # noqa: E402
 
 
@@ -71,23 +71,22 @@ class Case:
 
 def bai_cases() -> list[Case]:
     from repro import bai2018tcn as bai
+    from repro.bai2018tcn.model import adding_loss
 
     c = bai.Config()
-    gen = tasks.generator(0)
+    gen = rng.stream(0, "test")
     batches = {
-        "copy": (tasks.copy_memory(c.batch, c.copy_T, gen), bai.copy_model, copy_loss),
-        "adding": (tasks.adding(c.batch, c.add_T, gen), bai.adding_model, bai.adding_loss),
+        "copy": (tasks.copy_memory(c.batch, c.copy.T, gen), c.copy, copy_loss),
+        "adding": (tasks.adding(c.batch, c.adding.T, gen), c.adding, adding_loss),
     }
     cases = []
-    for task, (batch, build, loss) in batches.items():
-        length = c.copy_T + 20 if task == "copy" else c.add_T
+    for task, (batch, row, loss) in batches.items():
+        length = row.T + 20 if task == "copy" else row.T
         for arm in bai.ARMS:
-            model = build(c, arm)
-            opt = torch.optim.Adam(model.parameters(), lr=c.rate(task, arm))
-            cases.append(
-                Case(f"bai2018tcn {task} {arm}", model, batch, loss, opt, c.clip,
-                     f"B={c.batch}, L={length}")
-            )  # fmt: skip
+            model = bai.model(c, task, arm)
+            opt = torch.optim.Adam(model.parameters(), lr=row.lr(arm))
+            shape = f"B={c.batch}, L={length}"
+            cases.append(Case(f"bai2018tcn {task} {arm}", model, batch, loss, opt, c.clip, shape))
     return cases
 
 
@@ -95,20 +94,21 @@ def chang_cases() -> list[Case]:
     from repro import chang2017dilated as chang
 
     c = chang.Config()
-    copy = tasks.copy_memory(c.batch, c.copy_T, tasks.generator(0))
+    k = c.copy
+    copy = tasks.copy_memory(k.batch, k.T, rng.stream(0, "test"))
     cases = []
     for arm in chang.COPY_ARMS:
         model = chang.copy_net(c, arm)
-        opt = torch.optim.Adam(model.parameters(), lr=c.lr)
+        opt = torch.optim.Adam(model.parameters(), lr=k.lr)
+        shape = f"B={k.batch}, L={k.T + 20}"
         cases.append(
-            Case(f"chang2017dilated copy {arm}", model, copy, copy_loss, opt, c.clip,
-                 f"B={c.batch}, L={c.copy_T + 20}")
-        )  # fmt: skip
+            Case(f"chang2017dilated copy {arm}", model, copy, copy_loss, opt, k.clip, shape)
+        )
     return cases
 
 
 def he_cases() -> list[Case]:
-    """The plain and residual nets of repro/he2016resnet.py at its full size."""
+    """The plain and residual nets of repro/he2016resnet/ at its full size."""
     from repro import he2016resnet as he
 
     c = he.Config()
@@ -116,7 +116,7 @@ def he_cases() -> list[Case]:
     y = torch.randint(0, c.classes, (c.batch,))  # (B,)
     cases = []
     for name, n, residual in he.ARMS:
-        model = layers.CifarNet(n, residual, c.classes, c.widths)
+        model = he.CifarNet(n, residual, c.classes, c.widths)
         opt = torch.optim.SGD(
             model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay
         )

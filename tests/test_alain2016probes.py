@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
 
 from repro import alain2016probes as paper
-from repro.kit import tasks
+from repro.kit.units import Unit
 
 from conftest import run_quick
+
+
+def gen(k: int) -> torch.Generator:
+    return torch.Generator().manual_seed(k)
 
 
 def _net(skip, depth: int = 128, width: int = 8) -> paper.SkipMLP:
@@ -63,9 +68,9 @@ def test_the_bypassed_layers_gradient_path_is_the_plain_chain():
 def test_the_mixture_task_labels_clusters_by_class():
     c = paper.Config()
     draw = paper.make_task(c, 3)
-    x, y = draw(600, tasks.generator(1))  # (600, 64), (600,)
+    x, y = draw(600, gen(1))  # (600, 64), (600,)
     assert x.shape == (600, c.image**2) and int(y.min()) == 0 and int(y.max()) == c.classes - 1
-    x2, y2 = paper.make_task(c, 3)(600, tasks.generator(1))
+    x2, y2 = paper.make_task(c, 3)(600, gen(1))
     assert torch.equal(x, x2) and torch.equal(y, y2)  # a seed gives the same task and draws
 
 
@@ -83,8 +88,8 @@ def test_probes_read_separable_features_and_not_noise():
         noise = torch.randn(n, 10, generator=gen)  # (n, 10)
         return torch.cat([torch.nn.functional.one_hot(y, 10).float(), noise], 1), y
 
-    acc = paper.probe_accuracy(c, Fixed(), (draw(512, tasks.generator(1)),
-                                            draw(512, tasks.generator(2))))  # fmt: skip
+    sets = (draw(512, gen(1)), draw(512, gen(2)))  # (train, test) for the probes
+    acc = paper.probe_accuracy(c, Fixed(), sets)
     assert acc[0] == 100.0 and acc[1] < 20.0
 
 
@@ -94,19 +99,45 @@ def test_gain_and_ratio_read_the_layer_ranges():
     assert paper.grad_ratio(out, 2, 4) == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize("scale", ["quick", "full", "paper"])
+def test_combine_writes_exactly_the_declared_arms(scale):
+    """Every arm each criterion reads is declared and written (made-up unit outputs: probes that
+    gain 10 points everywhere without the skip, only above it with the skip)."""
+    c = {"quick": paper.Config.quick, "full": paper.Config, "paper": paper.Config.paper}[scale]()
+    layers, done = c.depth + 1, {}
+    for s in (0, 1):
+        for arm in paper.ARMS:
+            last = [10.0 * (arm == "plain" or k > c.skip[1]) for k in range(layers)]
+            grads = [[0.01 if arm == "skip" and 0 < k <= c.skip[1] else 1.0] for k in range(layers)]
+            out = {"probes": [[0.0] * layers, last], "probe_steps": [0, 1], "grad_steps": [0]}
+            out |= {"grads": [sum(grads, [])], "test_accuracy": 50.0, "diverged": None}
+            done[Unit("probes", arm, s)] = out
+    results = paper.combine(c, [0, 1], done)
+    declared = paper.arms(c)
+    for claim, r in zip(paper.CLAIMS, results, strict=True):
+        assert r.claim_id == claim.id and list(r.values) == list(declared[claim.id])
+        assert set(claim.criterion.arms()) <= set(declared[claim.id])
+    probes, grads = (r.values for r in results)
+    assert probes["skip: gain 1-63"] == [0.0, 0.0] and probes["skip: gain 65-128"] == [10.0] * 2
+    assert probes["plain - skip: gain 1-63"] == [10.0, 10.0]
+    assert grads["skip"] == [pytest.approx(0.01)] * 2 and grads["plain"] == [1.0, 1.0]
+
+
 @pytest.fixture(scope="module")
 def quick_record(tmp_path_factory):
     return run_quick("alain2016probes", tmp_path_factory.mktemp("results"))
 
 
 def test_quick_the_skip_starves_the_bypassed_layers(quick_record):
-    """Quick scale (2 seeds, 400 steps), measured: gradient ratio (layers 1-64 / 65-128) with the
-    skip 0.105 and 0.072, without 1.03 and 0.72; probe gain on layers 1-63 with the skip 6.6 and
-    1.8 points, without 30.5 and 18.9. Band: on every seed the skip's ratio is at least 3x smaller
-    than the plain net's (measured 7-10x), and the plain net's bypassed-range probes gain at least
-    5 points more (measured gaps 17.0 and 23.9)."""
+    """Quick scale (400 steps): the parts of both claims that read the skip net alone hold on
+    every seed with the criteria's own thresholds: the bypassed layers receive gradients more
+    than 10x smaller (ratio below RATIO_MAX) than the layers above the skip, and the probes above
+    the skip gain more than GAIN_MAX points (the net learns, through its upper half). The paired
+    parts (plain vs skip) need a plain control that trains, which a run of this size does not
+    promise: in the committed full run the control failed to train on 3 of the 5 confirmation
+    seeds (docs/results/alain2016probes), so they are judged at full scale only."""
     grads = quick_record.results["alain2016probes.bypassed-gradients"].values
     probes = quick_record.results["alain2016probes.bypassed-probes"].values
-    for skip, plain in zip(grads["skip"], grads["plain"], strict=True):
-        assert skip < plain / 3
-    assert all(d > 5.0 for d in probes["plain - skip: gain 1-63"])
+    assert all(r < paper.RATIO_MAX for r in grads["skip"]), grads
+    assert all(g > paper.GAIN_MAX for g in probes["skip: gain 65-128"]), probes
+    assert all(math.isfinite(r) for r in grads["plain"]), grads  # the control ran to the end

@@ -1,16 +1,28 @@
-"""Amodei et al. 2016 (Deep Speech 2): model parts, decoding, SortaGrad order, quick claims."""
+"""Amodei et al. 2016 (Deep Speech 2): model parts, decoding, SortaGrad order, seed streams,
+the arms every claim reads, and the claims at quick scale."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 from repro import amodei2016deepspeech2 as paper
-from repro.claims import Verdict
-from repro.kit import tasks
+from repro.amodei2016deepspeech2 import data, model, runs
+from repro.amodei2016deepspeech2.config import Net, Speech
+from repro.amodei2016deepspeech2.model import Arm
+from repro.kit import rng
 
 from conftest import run_quick
+
+SCALES = {"quick": paper.Config.quick(), "full": paper.Config(), "paper": paper.Config.paper()}
+TASK, NET = Speech(labels=4, features=5), Net(conv=6, kernel=3)
+
+
+def _batch(n: int, seed: int) -> data.SpeechBatch:
+    return data.speech(n, data.spectra(TASK), rng.stream(seed, "test-batch"))
 
 
 def _one_hot_logp(path: list[list[int]], classes: int) -> torch.Tensor:
@@ -22,25 +34,34 @@ def _one_hot_logp(path: list[list[int]], classes: int) -> torch.Tensor:
     return logits.log_softmax(-1)
 
 
-def test_greedy_decode_merges_repeats_then_drops_blanks():
+def test_speech_batch_is_ctc_ready():
+    b = data.speech(16, data.spectra(Speech()), rng.stream(0, "test-batch"))
+    assert b.features.shape[0] == 16 and b.features.shape[2] == 20
+    assert (b.targets.max() <= 12) and (b.targets[b.targets > 0].min() >= 1)
+    assert (b.feature_lengths >= 2 * b.target_lengths).all()  # min 2 frames per label
+    t = b.features.shape[1]
+    pad = torch.arange(t)[None, :] >= b.feature_lengths[:, None]  # (B, T)
+    assert (b.features[pad] == 0).all()
+    log_probs = torch.randn(t, 16, 13).log_softmax(-1)  # (T, B, K + 1)
+    loss = F.ctc_loss(log_probs, b.targets, b.feature_lengths, b.target_lengths)
+    assert torch.isfinite(loss)
+
+
+def test_greedy_decode_merges_repeats_then_drops_blanks_and_edit_distance():
     logp = _one_hot_logp([[1, 1, 0, 1, 2, 2, 0, 0], [3, 0, 3, 3, 0, 0, 0, 0]], 4)
     # A blank between two equal labels keeps both; frames past the length are ignored.
-    assert paper.greedy_decode(logp, torch.tensor([8, 3])) == [[1, 1, 2], [3, 3]]
-
-
-def test_edit_distance():
-    assert paper.edit_distance([1, 2, 3], [1, 2, 3]) == 0
-    assert paper.edit_distance([1, 3], [1, 2, 3]) == 1  # deletion
-    assert paper.edit_distance([1, 2, 4, 3], [1, 2, 3]) == 1  # insertion
-    assert paper.edit_distance([], [5, 6]) == 2
-    assert paper.edit_distance([2, 1], [1, 2]) == 2
+    assert model.greedy_decode(logp, torch.tensor([8, 3])) == [[1, 1, 2], [3, 3]]
+    # Levenshtein distance: insertions, deletions, substitutions all cost 1.
+    assert model.edit_distance([1, 2, 3], [1, 2, 3]) == 0
+    assert model.edit_distance([1, 3], [1, 2, 3]) == 1  # deletion
+    assert model.edit_distance([1, 2, 4, 3], [1, 2, 3]) == 1  # insertion
+    assert model.edit_distance([], [5, 6]) == 2
+    assert model.edit_distance([2, 1], [1, 2]) == 2
 
 
 def test_evaluate_scores_a_perfect_and_a_silent_model():
-    batch = tasks.SpeechBatch(
-        torch.zeros(2, 6, 3), torch.tensor([6, 4]), torch.tensor([[1, 2], [3, 0]]),
-        torch.tensor([2, 1]),
-    )  # fmt: skip
+    targets, target_lengths = torch.tensor([[1, 2], [3, 0]]), torch.tensor([2, 1])
+    batch = data.SpeechBatch(torch.zeros(2, 6, 3), torch.tensor([6, 4]), targets, target_lengths)
 
     class Fixed(torch.nn.Module):
         def __init__(self, path):
@@ -50,32 +71,29 @@ def test_evaluate_scores_a_perfect_and_a_silent_model():
         def forward(self, x, lengths):
             return self.logp
 
-    loss, cer = paper.evaluate(Fixed([[1, 1, 0, 2, 2, 0], [0, 3, 0, 0, 0, 0]]), batch)
+    loss, cer = model.evaluate(Fixed([[1, 1, 0, 2, 2, 0], [0, 3, 0, 0, 0, 0]]), batch)
     assert cer == 0.0 and loss < 1e-3
-    loss, cer = paper.evaluate(Fixed([[0] * 6, [0] * 6]), batch)  # only blanks: 3 deletions
+    loss, cer = model.evaluate(Fixed([[0] * 6, [0] * 6]), batch)  # only blanks: 3 deletions
     assert cer == 1.0 and loss > 10
-
-
-SMALL = paper.Config(n_features=5, n_labels=4, conv=6, kernel=3)
 
 
 def test_ctc_is_torchs_own_loss_per_target_label():
     torch.manual_seed(0)
-    model = paper.SpeechNet(SMALL, 8, 2, True)
-    b = tasks.speech(6, tasks.speech_spectra(4, 5, 0), tasks.generator(1))
-    logp = model(b.features, b.feature_lengths)  # (B, T, K + 1)
+    net = model.SpeechNet(TASK, NET, 8, Arm("rnn", 2, True))
+    b = _batch(6, 1)
+    logp = net(b.features, b.feature_lengths)  # (B, T, K + 1)
     per_utt = F.ctc_loss(
         logp.transpose(0, 1), b.targets, b.feature_lengths, b.target_lengths, reduction="none"
     )
     expected = (per_utt / b.target_lengths).mean()
-    assert torch.allclose(paper.ctc(model, b), expected)
+    assert torch.allclose(model.ctc(net, b), expected)
 
 
 def test_flip_reverses_each_sequence_within_its_length():
     x = torch.arange(10.0).view(2, 5, 1)  # (B, T, 1)
     lengths = torch.tensor([5, 3])
-    assert paper.flip(x, lengths)[:, :, 0].tolist() == [[4, 3, 2, 1, 0], [7, 6, 5, 8, 9]]
-    assert torch.equal(paper.flip(paper.flip(x, lengths), lengths), x)
+    assert model.flip(x, lengths)[:, :, 0].tolist() == [[4, 3, 2, 1, 0], [7, 6, 5, 8, 9]]
+    assert torch.equal(model.flip(model.flip(x, lengths), lengths), x)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "gru"])
@@ -83,16 +101,16 @@ def test_layers_see_both_directions_and_never_the_padding(cell):
     """A bidirectional output at frame 0 depends on the last valid frame; valid outputs never
     depend on what the padding holds, in training (batch statistics) or eval mode."""
     torch.manual_seed(0)
-    model = paper.SpeechNet(SMALL, 8, 2, True, cell)
-    b = tasks.speech(8, tasks.speech_spectra(4, 5, 0), tasks.generator(2))
+    net = model.SpeechNet(TASK, NET, 8, Arm(cell, 2, True))
+    b = _batch(8, 2)
     mask = torch.arange(b.features.shape[1])[None, :] < b.feature_lengths[:, None]  # (B, T)
     junk = b.features + 5.0 * (~mask)[..., None]  # padding filled with garbage
     for mode in (True, False):
-        model.train(mode)
+        net.train(mode)
         with torch.no_grad():
-            a, c = model(b.features, b.feature_lengths), model(junk, b.feature_lengths)
+            a, c = net(b.features, b.feature_lengths), net(junk, b.feature_lengths)
         assert torch.allclose(a[mask], c[mask], atol=1e-5)
-    layer = paper.BiRecurrent(5, 8, False, cell)
+    layer = model.BiRecurrent(5, 8, False, cell)
     x = torch.randn(1, 6, 5)  # (1, T, C)
     with torch.no_grad():
         before = layer(x, torch.tensor([6]))[0, 0]
@@ -100,30 +118,42 @@ def test_layers_see_both_directions_and_never_the_padding(cell):
         assert not torch.allclose(before, layer(x, torch.tensor([6]))[0, 0])
 
 
+def test_simple_rnn_layer_clips_and_zeroes_the_padding():
+    """f(x) = min(max(x, 0), 20) in each direction (Section 3.2); the layer's output, the sum of
+    the two directions, lies in [0, 40] and is zero on the padding."""
+    torch.manual_seed(0)
+    layer = model.BiRecurrent(3, 6, False)
+    wx = torch.linspace(-100, 100, 2 * 4 * 6).view(2, 4, 6)  # (2, B, H) input terms
+    assert torch.equal(layer.step(wx, torch.zeros(2, 4, 6)), wx.clamp(0, 20))
+    y = layer(50.0 * torch.randn(4, 10, 3), torch.tensor([10, 7, 5, 2]))  # (B, T, H)
+    assert y.min() >= 0 and y.max() <= 40 and y.max() > 20
+    assert (y[3, 2:] == 0).all() and (y[1, 7:] == 0).all()
+
+
 def test_bn_is_sequence_wise_and_uses_running_statistics_at_evaluation():
     """Training mode: one utterance's output depends on the rest of the batch (batch x time
     statistics). Eval mode: it does not (running averages), and padding never matters."""
     torch.manual_seed(0)
-    model = paper.SpeechNet(SMALL, 8, 3, True)
-    b = tasks.speech(8, tasks.speech_spectra(4, 5, 0), tasks.generator(2))
+    net = model.SpeechNet(TASK, NET, 8, Arm("rnn", 3, True))
+    b = _batch(8, 2)
     for _ in range(3):  # collect some running statistics
-        model(b.features, b.feature_lengths)
+        net(b.features, b.feature_lengths)
     n = int(b.feature_lengths[0])
     alone = b.features[:1, :n], b.feature_lengths[:1]
-    model.eval()
+    net.eval()
     with torch.no_grad():
-        full = model(b.features, b.feature_lengths)[0, :n]  # (n, K + 1)
-        assert torch.allclose(full, model(*alone)[0], atol=1e-5)
-        model.train()
-        assert not torch.allclose(model(b.features, b.feature_lengths)[0, :n], model(*alone)[0])
+        full = net(b.features, b.feature_lengths)[0, :n]  # (n, K + 1)
+        assert torch.allclose(full, net(*alone)[0], atol=1e-5)
+        net.train()
+        assert not torch.allclose(net(b.features, b.feature_lengths)[0, :n], net(*alone)[0])
 
 
 def test_bn_statistics_ignore_padding():
     """The batch mean of the normalized input term over valid cells is the valid cells' own
     mean: extra padded frames (of any content) leave the running statistics unchanged."""
     torch.manual_seed(0)
-    layer = paper.BiRecurrent(5, 8, True)
-    b = tasks.speech(8, tasks.speech_spectra(4, 5, 0), tasks.generator(5))
+    layer = model.BiRecurrent(5, 8, True)
+    b = _batch(8, 5)
     longer = F.pad(b.features, (0, 0, 0, 7), value=9.0)  # 7 more padded frames of garbage
     layer(b.features, b.feature_lengths)
     mean, var = layer.bn.running_mean.clone(), layer.bn.running_var.clone()
@@ -134,44 +164,50 @@ def test_bn_statistics_ignore_padding():
 
 
 def test_bn_layers_normalize_only_the_input_term():
-    model = paper.SpeechNet(SMALL, 8, 2, True)
-    for layer in model.rnns:
+    net = model.SpeechNet(TASK, NET, 8, Arm("rnn", 2, True))
+    for layer in net.rnns:
         assert layer.bn is not None and layer.bn.num_features == 8
         assert layer.w.bias is None  # BN's shift plays the bias of W x
         assert layer.u.shape == (2, 8, 8)  # forward and backward recurrent weights, no BN
-    plain = paper.SpeechNet(SMALL, 8, 2, False)
+    plain = model.SpeechNet(TASK, NET, 8, Arm("rnn", 2, False))
     assert all(layer.bn is None and layer.w.bias is not None for layer in plain.rnns)
 
 
-@pytest.mark.parametrize("make", [paper.Config, paper.Config.quick, paper.Config.paper])
-def test_parameter_budget_is_held_across_depths(make):
+@pytest.mark.parametrize("scale", SCALES)
+def test_parameter_budget_is_held_across_depths(scale):
     """Table 1's design: the same parameter count at every depth (within 5%), with and without
     BN, for simple RNNs and GRUs alike; deeper nets get fewer units per layer."""
-    config = make()
+    config = SCALES[scale]
     widths = []
-    for cell, depths in (("rnn", config.depths), ("gru", config.gru_depths)):
+    for cell, depths in (("rnn", config.depth.depths), ("gru", config.gru.depths)):
         for d in depths:
-            h = paper.width(config, d, cell)
+            h = model.width(config.speech, config.net, d, cell)
             for bn in (True, False):
-                n = paper.n_params(paper.SpeechNet(config, h, d, bn, cell))
-                assert abs(n / config.params - 1) < 0.05, (cell, d, bn, h, n)
+                net = model.SpeechNet(config.speech, config.net, h, Arm(cell, d, bn))
+                n = model.n_params(net)
+                assert abs(n / config.net.params - 1) < 0.05, (cell, d, bn, h, n)
             if cell == "rnn":
                 widths.append(h)
     assert widths == sorted(widths, reverse=True) and widths[0] > widths[-1]
 
 
-def test_every_arm_has_a_rate_from_the_grid():
-    for make in (paper.Config, paper.Config.quick, paper.Config.paper):
-        config = make()
-        rates = dict(config.lr)
-        for arm in paper.depth_arms(config):
-            assert rates[arm] in (0.003, 0.01, 0.03, 0.1, 0.3), arm
-        assert f"rnn{config.sorta_depth}" in rates and f"rnn{config.sorta_depth}_bn" in rates
+def test_streams_fix_the_task_and_pair_the_arms_of_a_seed():
+    """The width search draws no random numbers (meta device); one held-out set (and alphabet)
+    for every seed; the two SortaGrad orders of a seed start from the same weights."""
+    state, task = torch.get_rng_state(), Speech(eval_size=8)
+    model.width(Speech(), Net(), 7)
+    assert torch.equal(state, torch.get_rng_state())
+    a, b = data.held_out(task), data.held_out(task)
+    assert torch.equal(a.features, b.features) and torch.equal(a.targets, b.targets)
+    arm = Arm("rnn", 2, True)
+    first, second, other = (runs.build(task, NET, arm, s)[0] for s in (3, 3, 4))
+    flat = [torch.cat([p.flatten() for p in m.parameters()]) for m in (first, second, other)]
+    assert torch.equal(flat[0], flat[1]) and not torch.equal(flat[0], flat[2])
 
 
 def test_minibatches_cover_the_pool_in_increasing_length():
-    pool = tasks.speech(50, tasks.speech_spectra(4, 5, 0), tasks.generator(3))
-    batches = paper.minibatches(pool, 8)
+    pool = _batch(50, 3)
+    batches = data.minibatches(pool, 8)
     assert sum(len(b.feature_lengths) for b in batches) == 50
     longest = [int(b.feature_lengths.max()) for b in batches]
     assert longest == sorted(longest)
@@ -183,11 +219,50 @@ def test_minibatches_cover_the_pool_in_increasing_length():
 
 
 def test_sortagrad_schedule_differs_only_in_the_first_epoch():
-    a = paper.schedule(5, 17, True, tasks.generator(4))
-    b = paper.schedule(5, 17, False, tasks.generator(4))
+    a = data.schedule(5, 17, True, rng.stream(4, "epochs"))
+    b = data.schedule(5, 17, False, rng.stream(4, "epochs"))
     assert a[:5] == [0, 1, 2, 3, 4] and sorted(b[:5]) == [0, 1, 2, 3, 4]
     assert a[5:] == b[5:] and len(a) == 17
     assert sorted(a[5:10]) == [0, 1, 2, 3, 4]  # every later epoch is a permutation
+
+
+def _fake(u: paper.Unit) -> dict:
+    """A unit's output without training: numbers that depend on the arm and the seed."""
+    x = 0.1 * (1 + (len(u.arm) + 3 * u.seed) % 7)
+    if u.part == "depth":
+        return {"loss": x, "cer": x / 2, "hidden": 8, "params": 100, "curve": [x, None, x]}
+    evals = [(0, 3.0), (10, 2.0 + x), (20, 1.0 + x)]
+    return {"evals": evals, "epoch1": evals[1][1], "final": x, "diverged": None}
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_every_criterion_reads_declared_arms_that_combine_produces(scale):
+    """At every scale each claim's criterion reads only arms that arms() declares, and combine
+    (on made-up unit outputs) puts exactly those arms into the claim's values; every net has
+    a learning rate from the searched grid."""
+    config, seeds = SCALES[scale], [0, 1]
+    for arm in [*paper.depth_arms(config).values(), Arm("rnn", config.sortagrad.depth, False)]:
+        assert paper.rate(config, arm) in (0.003, 0.01, 0.03, 0.1, 0.3), arm
+    declared = paper.arms(config)
+    assert set(declared) == {c.id for c in paper.CLAIMS}
+    for claim in paper.CLAIMS:
+        assert set(claim.criterion.arms()) <= set(declared[claim.id]), claim.id
+    done = {u: _fake(u) for u in paper.units(config, seeds)}
+    for r in paper.combine(config, seeds, done):
+        assert list(r.values) == list(declared[r.claim_id]), r.claim_id
+        assert all(len(v) == len(seeds) for v in r.values.values())
+
+
+def test_a_diverged_seed_is_nan_in_every_derived_arm():
+    config, seeds = paper.Config.quick(), [0, 1]
+    done = {u: _fake(u) for u in paper.units(config, seeds)}
+    done[paper.Unit("depth", "rnn7", 1)] |= {"loss": math.nan, "cer": math.nan}
+    done[paper.Unit("sortagrad", "sortagrad_bn", 0)] |= {"final": math.nan, "epoch1": math.nan}
+    results = {r.claim_id: r.values for r in paper.combine(config, seeds, done)}
+    gap = results["amodei2016deepspeech2.bn-depth-gap"]["gap_7"]
+    assert not math.isnan(gap[0]) and math.isnan(gap[1])
+    gain = results["amodei2016deepspeech2.sortagrad-larger-without-bn"]["gain_bn"]
+    assert math.isnan(gain[0]) and not math.isnan(gain[1])
 
 
 @pytest.fixture(scope="module")
@@ -195,44 +270,53 @@ def quick_record(tmp_path_factory):
     return run_quick("amodei2016deepspeech2", tmp_path_factory.mktemp("results"))
 
 
-def test_quick_bn_gap_grows_from_one_to_three_layers(quick_record):
-    """Quick scale (1 and 3 layers at 3,000 parameters, 60 steps) measured held-out loss gaps
-    (no BN minus BN) of 0.06, 0.36 at one layer and 1.22, 0.89 at three: the gap grows in both
-    seeds (unlike the paper, BN does not hurt at one layer at this size)."""
-    r = quick_record.results["amodei2016deepspeech2.bn-gap-both-train"]
-    assert all(g > 0.5 for g in r.values["gap_3"]), r.values
-    assert all(g3 > g1 for g1, g3 in zip(r.values["gap_1"], r.values["gap_3"])), r.values
-    assert r.verdict == Verdict.REPRODUCED, r.detail
-    # The claims that need 5 or 7 layers have no arms at quick scale.
-    assert quick_record.results["amodei2016deepspeech2.bn-depth-gap"].verdict == Verdict.FAILED
+def _values(record, claim: str) -> dict[str, list[float]]:
+    return record.results[f"amodei2016deepspeech2.{claim}"].values
+
+
+def test_quick_bn_gap_is_positive_and_grows_from_one_to_three_layers(quick_record):
+    """bn-gap-both-train and bn-depth-gap at quick scale (a third of the parameters, 60 steps):
+    BN lowers the held-out loss at 1 and 3 layers in every seed (band: gap above 0.2), and the
+    3-layer gap exceeds the 1-layer one on the seed mean (per seed, as the criterion asks, the
+    differences straddle 0 at this size). Both 7-layer arms stay near the blank plateau (loss
+    about 2.8): BN still ahead (gap_7 > 0), the no-BN nets at 5 and 7 layers above 2.5."""
+    v = _values(quick_record, "bn-gap-both-train")
+    assert all(g > 0.2 for d in (1, 3) for g in v[f"gap_{d}"]), v
+    assert sum(g3 - g1 for g1, g3 in zip(v["gap_1"], v["gap_3"])) > 0, v
+    assert all(g > 0 for g in v["gap_7"]), v
+    assert all(x > 2.5 for x in v["rnn7"] + v["rnn5"]), v
 
 
 def test_quick_bn_lowers_held_out_cer(quick_record):
-    """Quick scale: CER without / with BN 0.66, 0.67 / 0.55, 0.53 at one layer and 1.0, 1.0 /
-    0.67, 0.84 at three (the 3-layer no-BN arm is still on the blank plateau after 60 steps)."""
-    v = quick_record.results["amodei2016deepspeech2.bn-deep"].values
-    for d, margin in ((1, 0.05), (3, 0.1)):
-        assert all(b < n - margin for b, n in zip(v[f"rnn{d}_bn"], v[f"rnn{d}"])), v
+    """bn-deep at quick scale: at 1 and 3 layers BN lowers the CER by more than 0.05 in every
+    seed; at 5 and 7 the no-BN nets emit (almost) only blanks (CER near 1) and the BN nets are
+    at most level with them (60 steps are too few to train those depths well)."""
+    v = _values(quick_record, "bn-deep")
+    for d in (1, 3):
+        assert all(b < n - 0.05 for b, n in zip(v[f"rnn{d}_bn"], v[f"rnn{d}"])), (d, v)
+    for d in (5, 7):
+        assert all(n > 0.95 and b <= n for b, n in zip(v[f"rnn{d}_bn"], v[f"rnn{d}"])), (d, v)
     assert all(0.0 <= x <= 1.5 for vs in v.values() for x in vs)
 
 
-def test_quick_gru_beats_the_simple_rnn_at_one_layer(quick_record):
-    """Quick scale: the 1-layer GRU (10 units) ends at CER 0.48, 0.37 against the simple RNN's
-    0.55, 0.53 (19 units), both with BN, the paper's direction (Table 3's first row)."""
-    v = quick_record.results["amodei2016deepspeech2.gru"].values
-    assert all(g < r for g, r in zip(v["gru1_bn"], v["rnn1_bn"])), v
+def test_quick_gru_is_level_with_the_simple_rnn_at_one_layer(quick_record):
+    """gru at quick scale: the 1-layer GRU ends within 0.1 CER of the 1-layer simple RNN (both
+    with BN) in every seed, not clearly below it as in Table 3; both learn (CER below 0.5)."""
+    v = _values(quick_record, "gru")
+    assert all(abs(g - r) < 0.1 for g, r in zip(v["gru1_bn"], v["rnn1_bn"])), v
+    assert all(x < 0.5 for x in v["gru1_bn"] + v["rnn1_bn"]), v
 
 
-def test_quick_sortagrad_arms_train_with_bn_only(quick_record):
-    """Quick scale, 3 layers, 48 steps (4 epochs of 12 minibatches): with BN both orders train
-    (final held-out loss 1.74, 1.77 sorted and 1.78, 1.91 shuffled, below the losses after
-    epoch 1); without BN both stay on the blank plateau (2.81-2.83). Neither SortaGrad's final
-    gain nor its interaction with BN is called reproduced at this scale."""
-    res = quick_record.results
-    v = res["amodei2016deepspeech2.sortagrad"].values
+def test_quick_sortagrad_helps_in_epoch_one_with_bn_only(quick_record):
+    """The SortaGrad claims at quick scale (3 layers, 4 epochs of 12 minibatches): with BN, the
+    loss after epoch 1 is below the shuffled order's in every seed (sortagrad's first part) and
+    both orders keep learning (final loss below epoch 1's by 0.5); without BN neither order
+    leaves the blank plateau (loss above 2.5), so the gain without BN is near 0 (within 0.2)."""
+    v = _values(quick_record, "sortagrad")
+    assert all(s < h for s, h in zip(v["epoch1_sortagrad_bn"], v["epoch1_shuffled_bn"])), v
     for arm in ("sortagrad_bn", "shuffled_bn"):
-        assert all(f < e for f, e in zip(v[arm], v[f"epoch1_{arm}"])), v
-    plain = res["amodei2016deepspeech2.sortagrad-no-bn"].values
-    assert all(x > 2.5 for arm in ("sortagrad", "shuffled") for x in plain[arm]), plain
-    r = res["amodei2016deepspeech2.sortagrad-larger-without-bn"]
-    assert r.verdict != Verdict.REPRODUCED, r.detail
+        assert all(f < e - 0.5 for f, e in zip(v[arm], v[f"epoch1_{arm}"])), v
+    v = _values(quick_record, "sortagrad-no-bn")
+    assert all(x > 2.5 for arm in ("sortagrad", "shuffled") for x in v[arm]), v
+    gain = _values(quick_record, "sortagrad-larger-without-bn")["gain"]
+    assert all(abs(g) < 0.2 for g in gain), gain

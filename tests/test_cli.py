@@ -115,7 +115,7 @@ def test_list_shows_claims_and_states(project, capsys):
 def test_check_reports_results_and_unknown_claim_ids(project, capsys):
     assert cli(project, "check") == 0  # warnings only
     out = capsys.readouterr().out
-    assert f"repro/{KEY}.py:15: warning: claim 'fake2020paper.works' has no stored result" in out
+    assert f"repro/{KEY}.py:16: warning: claim 'fake2020paper.works' has no stored result" in out
     assert "criterion not yet specified" in out
 
     page = project / "docs" / "papers" / f"{KEY}.md"

@@ -182,11 +182,7 @@ def kit_uses() -> dict[str, set[str]]:
                 names = [node.name]
             elif isinstance(node, ast.Assign):
                 names = [t.id for t in node.targets if isinstance(t, ast.Name)]
-            defined |= {
-                f"{m}.{n}": set()
-                for n in names
-                if not n.startswith("_") and n.islower() or n[:1].isupper() and not n.isupper()
-            }
+            defined |= {f"{m}.{n}": set() for n in names if not n.startswith("_")}
     for name, path in mods.items():
         level, room = floor(name)
         who = name.split(".")[1] if room == "paper" else room

@@ -86,7 +86,7 @@ def test_new_paper_builds_and_says_what_to_fill_in(project: Path, tmp_path: Path
     check = repro(project, "check")
     assert check.returncode == 0, check.stdout + check.stderr
     assert (
-        "repro/le2015simple.py:17: warning: claim 'le2015simple.main': criterion not yet specified"
+        "repro/le2015simple.py:19: warning: claim 'le2015simple.main': criterion not yet specified"
     ) in check.stdout
 
     test = subprocess.run(

@@ -11,12 +11,7 @@ from torch import nn
 from repro.kit import device as placement
 from repro.kit import train as train_mod
 from repro.kit.device import seed_everything
-from repro.kit.train import (
-    History,
-    layer_grad_norms,
-    timestep_grad_norms,
-    train,
-)
+from repro.kit.train import History, layer_grad_norms, train
 
 
 def regression(seed: int = 0):
@@ -130,15 +125,58 @@ def test_probes_and_evals_land_on_their_steps():
     assert [s for s, _ in h.evals] == [5, 10]
 
 
-def test_timestep_grad_norms():
-    h = torch.randn(4, 6, 5, requires_grad=True)  # (B, T, H)
-    hidden = h * 1.0
-    hidden.retain_grad()
-    (hidden[:, -1] ** 2).sum().backward()  # only the last step feeds the loss
-    norms = timestep_grad_norms(hidden)
-    assert len(norms) == 6 and norms[-1] > 0 and norms[:-1] == [0.0] * 5
-    with pytest.raises(ValueError, match="retain_grad"):
-        timestep_grad_norms(torch.zeros(2, 3))
+def test_on_step_is_called_once_per_update_and_its_learning_rate_applies_at_once():
+    """The hook sees every step that updates the model, in order, with what the loss function
+    reported beside the loss; a rate it sets applies to that same step's update (a warm-up)."""
+    seed_everything(0)
+    model = nn.Linear(3, 1)
+    batch = regression()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls, rates = [], []
+
+    def loss_fn(m, b):
+        loss = mse(m, b)
+        return loss, {"twice": 2 * loss.item()}
+
+    def on_step(step, m, optimizer, loss, stats):
+        assert m is model and optimizer is opt and stats["twice"] == pytest.approx(2 * loss)
+        calls.append(step)
+        if step == 2:
+            for group in optimizer.param_groups:
+                group["lr"] = 0.0  # from step 2 on, the updates stop
+        rates.append(optimizer.param_groups[0]["lr"])
+
+    def weights(step, m):
+        return [p.detach().clone() for p in m.parameters()]
+
+    h = train(
+        model,
+        lambda s: batch,
+        loss_fn,
+        opt,
+        5,
+        probe=weights,
+        probe_every=1,
+        on_step=on_step,
+        progress=False,
+    )
+    assert calls == [0, 1, 2, 3, 4] and rates == [0.1, 0.1, 0.0, 0.0, 0.0]
+    before = {step: w for step, w in h.probes}  # weights before each step's update
+    assert not torch.equal(before[1][0], before[2][0])  # step 1 updated at lr 0.1
+    assert all(torch.equal(a, b) for a, b in zip(before[2], before[4]))  # step 2 at lr 0
+    assert h.loss[0] > h.loss[2] == h.loss[4]
+
+
+def test_a_diverged_step_calls_no_hook():
+    calls = []
+    _, h = fit(
+        lr=0.1,
+        steps=10,
+        diverge_above=1e-9,
+        diverge_after=3,
+        on_step=lambda step, *rest: calls.append(step),
+    )
+    assert calls == [0, 1, 2] and h.diverged_step == 3
 
 
 def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from repro import vaswani2017attention as paper
 from repro.claims import Verdict
 from repro.kit.units import Unit
+from repro.vaswani2017attention.model import sinusoid, sparsemax
 
 from conftest import run_quick
 
@@ -28,7 +29,7 @@ def test_retrieval_marks_one_early_position_and_asks_for_its_symbol():
 
 
 def test_sinusoids_are_section_3_5s():
-    pe = paper.sinusoid(50, 8)  # (T, d)
+    pe = sinusoid(50, 8)  # (T, d)
     t = torch.arange(50.0)
     assert torch.allclose(pe[:, 0], torch.sin(t)) and torch.allclose(pe[:, 1], torch.cos(t))
     assert torch.allclose(pe[:, 6], torch.sin(t / 10000 ** (6 / 8)))
@@ -36,11 +37,11 @@ def test_sinusoids_are_section_3_5s():
 
 def test_sparsemax_projects_onto_the_simplex_with_exact_zeros():
     """Worked by hand: z = (1, 0.5, -1) has support 2, tau = (1.5 - 1) / 2, so (0.75, 0.25, 0)."""
-    w = paper.sparsemax(torch.tensor([[1.0, 0.5, -1.0], [3.0, 0.0, 0.0], [0.2, 0.2, 0.2]]))
+    w = sparsemax(torch.tensor([[1.0, 0.5, -1.0], [3.0, 0.0, 0.0], [0.2, 0.2, 0.2]]))
     expected = torch.tensor([[0.75, 0.25, 0.0], [1.0, 0.0, 0.0], [1 / 3, 1 / 3, 1 / 3]])
     assert torch.allclose(w, expected)
     z = torch.randn(5, 30, requires_grad=True)
-    w = paper.sparsemax(z)
+    w = sparsemax(z)
     assert torch.allclose(w.sum(-1), torch.ones(5)) and (w >= 0).all() and (w == 0).any()
     (w[:, 0] * 1.0).sum().backward()  # differentiable almost everywhere
     assert z.grad is not None and torch.isfinite(z.grad).all()
@@ -54,7 +55,7 @@ def test_the_reader_is_scaled_dot_product_attention_read_at_the_last_position():
     tokens, marks, _, _ = paper.retrieval(4, 20, torch.Generator().manual_seed(1))
     with torch.no_grad():
         logits, w = m(tokens, marks)  # (B, K), (B, T)
-        x = m.tok(tokens) + m.mark(marks) + paper.sinusoid(20, 16)  # (B, T, d)
+        x = m.tok(tokens) + m.mark(marks) + sinusoid(20, 16)  # (B, T, d)
         q, k, v = m.q(x[:, -1:]), m.k(x), m.v(x)  # (B, 1, d), (B, T, d), (B, T, d)
         ref = m.out(F.scaled_dot_product_attention(q, k, v)[:, 0])  # (B, K)
     assert torch.allclose(logits, ref, atol=1e-5)
@@ -116,7 +117,7 @@ def _fake(config: paper.Config, seeds, acc: dict) -> dict:
                     o |= {"mass": acc[a, T], "entropy": 1.0}
                     if T == T_max:
                         o |= {"heat": [[1 / T] * T] * 2, "answer": [0, 1]}
-                done[Unit("retrieval", f"{a}-T{T}", s)] = o
+                done[Unit("retrieval", a, s, T)] = o
     return done
 
 
@@ -133,7 +134,7 @@ def test_combine_feeds_every_criterion_and_the_verdicts_can_go_either_way(varian
     claims = {cl.id: cl for cl in paper.CLAIMS}
     assert set(results) == set(claims)
     for cid, r in results.items():
-        assert set(claims[cid].criterion.arms()) <= set(r.values), cid
+        assert list(r.values) == list(paper.arms(c)[cid]), cid
     # variants_win: the LSTM collapses, softmax halves (its drop fails), the variants beat it;
     # else: the LSTM holds up (its drop fails) and softmax beats the variants
     v = {cid: claims[cid].evaluate(r.values).verdict for cid, r in results.items()}
@@ -156,7 +157,16 @@ def test_units_are_one_per_arm_length_and_seed():
     c = paper.Config()
     us = paper.units(c, [200, 201])
     assert len(us) == len(set(us)) == len(paper.ARMS) * len(c.lengths) * 2
-    assert Unit("retrieval", "sparsemax-T512", 201) in us
+    assert Unit("retrieval", "sparsemax", 201, T=512) in us
+
+
+@pytest.mark.parametrize("scale", ["quick", "full", "paper"])
+def test_arms_declare_every_arm_each_criterion_reads(scale):
+    c = {"quick": paper.Config.quick, "full": paper.Config, "paper": paper.Config.paper}[scale]()
+    declared = paper.arms(c)
+    assert set(declared) == {claim.id for claim in paper.CLAIMS}
+    for claim in paper.CLAIMS:
+        assert set(claim.criterion.arms()) <= set(declared[claim.id]), claim.id
 
 
 @pytest.fixture(scope="module")
@@ -165,23 +175,25 @@ def quick_record(tmp_path_factory):
 
 
 def test_quick_lstm_falls_with_T_and_attention_does_not(quick_record):
-    """Quick scale (2 seeds, T = 8 and 64, 300 steps), measured: LSTM 1.0/1.0 at T = 8 and
-    0.129/0.137 (chance 0.125) at T = 64; softmax attention 1.0/1.0 at both. The band asks, on
-    each seed, the LSTM above 0.8 at T = 8 and below 0.4 at T = 64, and attention above 0.9 at
-    T = 64."""
+    """Quick scale (T = 8 and 64, 300 steps): each part of the claim's criterion holds on every
+    seed with its own threshold (attention above the LSTM by MARGIN at the longest T, the LSTM
+    falling by MARGIN, softmax falling by less than DROP), and with room: the LSTM solves T = 8
+    (above 0.8) and is near chance 1/8 at T = 64 (below 0.4), attention stays above 0.9."""
     r = quick_record.results["vaswani2017attention.path-length"]
-    assert all(v > 0.8 for v in r.values["lstm T=8"]), r.values
-    assert all(v < 0.4 for v in r.values["lstm T=64"]), r.values
-    assert all(v > 0.9 for v in r.values["softmax T=64"]), r.values
-    assert r.verdict == Verdict.REPRODUCED, r.detail
+    v = r.values
+    assert all(d > paper.MARGIN for d in v["softmax - lstm"] + v["lstm drop"]), v
+    assert all(d < paper.DROP for d in v["softmax drop"]), v
+    assert all(x > 0.8 for x in v["lstm T=8"]) and all(x < 0.4 for x in v["lstm T=64"]), v
+    assert all(x > 0.9 for x in v["softmax T=64"]), v
     assert {f["name"] for f in r.figures} == {"accuracy-vs-length"}
 
 
 def test_quick_reshaped_weights_do_not_beat_plain_softmax(quick_record):
-    """Quick scale, measured at T = 64 (accuracy minus softmax's, seeds 0 and 1): sharp
-    -0.78/-0.16, sparsemax -0.66/-0.27, entropy -0.37/-0.14; softmax's mass on the answer
-    0.85/0.86. The direction measured is the opposite of H2/H3: the band asks every variant on
-    every seed to be no more than 0.05 above softmax, and softmax's mass above 0.6."""
+    """Quick scale at T = 64: the direction is the opposite of H2/H3 (the committed full run
+    too: neither reshaping claim reproduced), so the band asks each variant's accuracy on every
+    seed to stay below softmax's + 0.05 (the criterion asks for above + 0) and softmax to
+    put most of its weight on the answer already (mass above 0.6), which leaves the variants
+    little to gain."""
     for cid, arms in (
         ("sharpened-weights", ("sharp", "sparsemax")),
         ("entropy-penalty", ("entropy",)),
@@ -190,5 +202,4 @@ def test_quick_reshaped_weights_do_not_beat_plain_softmax(quick_record):
         for a in arms:
             assert all(d < 0.05 for d in r.values[f"{a} - softmax accuracy"]), r.values
         assert all(m > 0.6 for m in r.values["softmax mass"]), r.values
-        assert r.verdict == Verdict.NOT_REPRODUCED, r.detail
         assert {f["name"] for f in r.figures} == {"attention-heatmaps"}

@@ -6,7 +6,7 @@ have shown that a long identity skip leaves the first part of a deep network unt
 The paper's pathological experiment (Section 5.1 and Figure 6 of arXiv v4): 128 fully connected
 layers of 128 units on MNIST, trainable "through the usual SGD" only with a skip that bypasses the
 first half; that half "stays unused". The 0 -> 64 endpoints are Smith & Topin 2016's reading.
-Hypothesis (issue 19's, registered before any run): the layers the skip bypasses receive gradients
+Hypothesis (registered before any run): the layers the skip bypasses receive gradients
 an order of magnitude or more smaller than the layers above it, and their probes do not improve,
 unlike the same net without the skip.
 
@@ -22,21 +22,21 @@ net's probes have something to gain with depth.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from repro.alain2016probes.figures import probe_figure
+from repro.alain2016probes.model import Probes, SkipMLP, gains, grad_ratio
 from repro.claims import Claim, Registration, Result, above, below
-from repro.kit import figures, tasks
+from repro.kit import figures, rng, tasks
 from repro.kit.device import to_device
 from repro.kit.train import layer_grad_norms, train
-from repro.kit.units import Budget, Unit, grid
+from repro.kit.units import Unit, grid, series
 
 ARMS = ("skip", "plain")  # the 0 -> 64 identity skip, and the same net without it
 GAIN_MAX = 5.0  # points of probe accuracy: "does not improve" (fixed before any run)
@@ -84,16 +84,14 @@ REGISTRATION = Registration(
     "(35% test accuracy at 600 steps), lr 3e-3 killed the plain net (loss stuck at ln 10), so "
     "noise 0.7, lr 1e-3, 1500 steps; seeds 0-1 there: skip gain 1-63 8.8 and 6.9 points (the "
     "first part of bypassed-probes failed on both), gradient ratio 0.035/0.023 (plain 0.86/0.71).",
+    quick=(0, 1),
 )
 
-# Measured: seeds 0-1 at full scale, one thread: 20-21 CPU s per unit (2 helpers sharing the
-# machine), so about 210 for ten units.
-BUDGET = Budget(cpu_s=240, memory_mb=500, measured="full run, seeds 200-204, 2 cores: 236 CPU s")
+MEMORY_MB = 550.0  # one worker's peak at full scale: 525 MB (the committed run's provenance)
 
 
 @dataclass(frozen=True)
 class Config:
-    seeds: int = 5  # quick and paper scale; full scale confirms on REGISTRATION
     depth: int = 128  # the paper's depth
     skip: tuple[int, int] = (0, 64)  # identity from h_0 to h_64, as in the paper
     width: int = 32  # paper: 128 (Section 5.1); 32 keeps 2 arms x 5 seeds in budget
@@ -115,7 +113,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(2, steps=400, probe_every=200)
+        return cls(steps=400, probe_every=200)
 
     @classmethod
     def paper(cls) -> Config:
@@ -123,56 +121,27 @@ class Config:
         return cls(width=128, image=28, steps=20_000, probe_every=2000, grad_every=500)
 
 
-class SkipMLP(nn.Module):
-    """h_0 = relu(W_0 x); h_k = relu(W_k h_{k-1}) for k = 1..depth, plus h_i at layer j when
-    skip = (i, j); a linear classifier on h_depth. He initialisation (ReLU nets)."""
+GAINS = ("skip: gain 1-63", "skip: gain 65-128", "plain: gain 1-63", "plain: gain 65-128")
+PAIRED = "plain - skip: gain 1-63"
 
-    def __init__(self, d_in: int, width: int, depth: int, classes: int, skip=None) -> None:
-        super().__init__()
-        self.embed = nn.Linear(d_in, width)  # layer 0
-        self.layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))  # 1..depth
-        self.out = nn.Linear(width, classes)
-        self.skip = skip
-        for lin in (self.embed, *self.layers):
-            nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
-            nn.init.zeros_(lin.bias)
 
-    def forward(self, x: torch.Tensor, keep: bool = False):
-        h = torch.relu(self.embed(x))  # (B, W): h_0
-        hs = [h]
-        for k, layer in enumerate(self.layers, start=1):
-            h = torch.relu(layer(h))  # (B, W): h_k
-            if self.skip is not None and k == self.skip[1]:
-                h = h + hs[self.skip[0]]
-            hs.append(h)  # autograd keeps them anyway
-        logits = self.out(h)  # (B, classes)
-        return (logits, hs) if keep else logits
-
-    def weight_layers(self) -> list[nn.Module]:
-        return [self.embed, *self.layers, self.out]  # depth order: 0..depth, then the classifier
+def arms(config: Config) -> dict[str, tuple[str, ...]]:
+    """bypassed-probes: each arm's probe gain below and above the skip's end, then the paired
+    difference; bypassed-gradients: each arm's gradient ratio."""
+    return {CLAIMS[0].id: (*GAINS, PAIRED), CLAIMS[1].id: ARMS}
 
 
 def make_task(config: Config, seed: int):
+    """draw(n, gen) -> (x (n, H*W), y (n,)): the seed's mixture task, drawn from `gen`."""
     shape = (1, config.image, config.image)
-    protos = tasks.smooth_prototypes(config.classes * config.clusters, shape, seed)  # (KC,1,H,W)
+    task = rng.stream(seed, "prototypes")
+    protos = tasks.smooth_prototypes(config.classes * config.clusters, shape, task)  # (KC,1,H,W)
 
     def draw(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         x, c = tasks.prototype_images(n, protos, gen, config.noise)  # (n, 1, H, W), (n,)
         return x.flatten(1), c % config.classes  # (n, H*W), (n,): cluster -> its class
 
     return draw
-
-
-class Probes(nn.Module):
-    """One linear classifier per layer, trained together: A (L, W, K), c (L, 1, K)."""
-
-    def __init__(self, n_layers: int, width: int, classes: int) -> None:
-        super().__init__()
-        self.A = nn.Parameter(torch.zeros(n_layers, width, classes))
-        self.c = nn.Parameter(torch.zeros(n_layers, 1, classes))
-
-    def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        return torch.baddbmm(self.c, feats, self.A)  # (L, N, K)
 
 
 def probe_accuracy(config: Config, model: SkipMLP, probe_set) -> list[float]:
@@ -198,13 +167,20 @@ def probe_accuracy(config: Config, model: SkipMLP, probe_set) -> list[float]:
 
 
 def one_run(config: Config, seed: int, arm: str) -> dict:
+    """One arm on one seed; both arms share the task, the probe sets, the mini-batches and the
+    initial weights (the same named streams of the seed)."""
     draw = make_task(config, seed)
-    probe_set = to_device((draw(config.n_probe, tasks.generator(10_000 + seed)),
-                           draw(config.n_probe, tasks.generator(20_000 + seed))))  # fmt: skip
-    order = tasks.generator(30_000 + seed)  # the same mini-batches for both arms
-    torch.manual_seed(seed)  # both arms start from the same weights
-    model = to_device(SkipMLP(config.image**2, config.width, config.depth, config.classes,
-                              config.skip if arm == "skip" else None))  # fmt: skip
+    probe_set = to_device(
+        (
+            draw(config.n_probe, rng.stream(seed, "probe-train")),
+            draw(config.n_probe, rng.stream(seed, "probe-test")),
+        )
+    )
+    order = rng.stream(seed, "train")  # the same mini-batches for both arms
+    skip = config.skip if arm == "skip" else None
+    with rng.scope(seed, "init"):  # both arms start from the same weights
+        model = SkipMLP(config.image**2, config.width, config.depth, config.classes, skip)
+    model = to_device(model)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     start = probe_accuracy(config, model, probe_set)
     hist = train(
@@ -233,70 +209,42 @@ def one_run(config: Config, seed: int, arm: str) -> dict:
     }
 
 
-def gains(out: dict, lo: int, hi: int) -> float:
-    """Mean probe gain (points) over layers lo..hi inclusive, last checkpoint minus first."""
-    first, last = np.asarray(out["probes"][0]), np.asarray(out["probes"][-1])
-    return float((last - first)[lo : hi + 1].mean())
-
-
-def grad_ratio(out: dict, skip_end: int, depth: int) -> float:
-    """Median gradient norm of layers 1..skip_end over that of skip_end+1..depth, averaged over
-    the reads (NaN if a run left no reads)."""
-    g = np.asarray(out["grads"], dtype=float)  # (reads, depth + 2)
-    if g.size == 0:
-        return math.nan
-    low, up = np.median(g[:, 1 : skip_end + 1], 1), np.median(g[:, skip_end + 1 : depth + 1], 1)
-    with np.errstate(invalid="ignore", divide="ignore"):  # a dead net: 0 / 0 is NaN, data
-        return float(np.mean(low / up))
-
-
-def probe_figure(runs: Mapping[str, dict], skip: tuple[int, int]):
-    """The paper's layout: probe accuracy against layer, one line per checkpoint, one panel per
-    arm (lighter: earlier in training); the skip's span shaded."""
-    with matplotlib.rc_context(figures.RC):
-        fig, axes = figures.new_figure(width=8.0, height=3.2, ncols=len(runs))
-        for ax, (arm, out) in zip(axes, runs.items()):
-            acc = np.asarray(out["probes"])  # (checkpoints, depth + 1)
-            cmap = matplotlib.colormaps["viridis"]
-            for i, (step, row) in enumerate(zip(out["probe_steps"], acc)):
-                ax.plot(row, color=cmap(i / max(1, len(acc) - 1)), lw=1.2, label=f"step {step}")
-            if arm == "skip":
-                ax.axvspan(skip[0] + 0.5, skip[1] - 0.5, color="0.85", zorder=0, label="bypassed")
-            ax.set(title=f"{arm}", xlabel="layer k (probe on h_k)", ylabel="probe accuracy (%)")
-            ax.legend(frameon=False, fontsize=7)
-    return fig
-
-
 def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
     end, depth = config.skip[1], config.depth
-    probe_v, grad_v, test, notes = {}, {"skip": [], "plain": []}, {a: [] for a in ARMS}, []
-    for name in ("skip: gain 1-63", "skip: gain 65-128", "plain: gain 1-63",
-                 "plain: gain 65-128", "plain - skip: gain 1-63"):  # fmt: skip
-        probe_v[name] = []
-    for seed in seeds:
-        run = {arm: done[Unit("probes", arm, seed)] for arm in ARMS}
-        for arm in ARMS:
-            probe_v[f"{arm}: gain 1-63"].append(gains(run[arm], 1, end - 1))
-            probe_v[f"{arm}: gain 65-128"].append(gains(run[arm], end + 1, depth))
-            grad_v[arm].append(grad_ratio(run[arm], end, depth))
-            test[arm].append(run[arm]["test_accuracy"])
-            if run[arm]["diverged"]:
-                notes.append(f"{arm} seed {seed} diverged {run[arm]['diverged']}")
-        probe_v["plain - skip: gain 1-63"].append(
-            probe_v["plain: gain 1-63"][-1] - probe_v["skip: gain 1-63"][-1]
-        )
-    notes.append("net test accuracy (%, not judged): " + "; ".join(
-        f"{a} {np.mean(v):.1f}" for a, v in test.items()))  # fmt: skip
-    first = {arm: done[Unit("probes", arm, seeds[0])] for arm in ARMS}
+    runs = {arm: series(done, "probes", arm, seeds) for arm in ARMS}
+    ranges = {"gain 1-63": (1, end - 1), "gain 65-128": (end + 1, depth)}
+    values = {
+        f"{arm}: {name}": [gains(r, lo, hi) for r in runs[arm]]
+        for arm in ARMS
+        for name, (lo, hi) in ranges.items()
+    }
+    values[PAIRED] = [
+        p - q for p, q in zip(values["plain: gain 1-63"], values["skip: gain 1-63"], strict=True)
+    ]
+    values |= {arm: [grad_ratio(r, end, depth) for r in runs[arm]] for arm in ARMS}
+    test = {arm: [r["test_accuracy"] for r in runs[arm]] for arm in ARMS}
+    notes = [
+        f"{arm} seed {s} diverged {runs[arm][i]['diverged']}"
+        for i, s in enumerate(seeds)
+        for arm in ARMS
+        if runs[arm][i]["diverged"]
+    ]
+    notes.append(
+        "net test accuracy (%, not judged): "
+        + "; ".join(f"{a} {np.mean(v):.1f}" for a, v in test.items())
+    )
+    declared = arms(config)
+    first = {arm: runs[arm][0] for arm in ARMS}
     extra = {"test_accuracy": test, "runs_seed": seeds[0], "runs": first}
-    probes = Result("alain2016probes.bypassed-probes", probe_v, notes=notes, extra=extra)
+    probe_v = {name: values[name] for name in declared[CLAIMS[0].id]}
+    probes = Result(CLAIMS[0].id, probe_v, notes=notes, extra=extra)
     probes.add_figure(
         "probes",
         probe_figure(first, config.skip),
         f"Linear-probe test accuracy on every layer before, during and after training (seed "
         f"{seeds[0]}), with the 0 -> {end} skip (left, bypassed layers shaded) and without it.",
     )
-    grads = Result("alain2016probes.bypassed-gradients", grad_v)
+    grads = Result(CLAIMS[1].id, {name: values[name] for name in declared[CLAIMS[1].id]})
     grads.add_figure(
         "gradient-flow",
         figures.gradient_flow_heatmap(

@@ -12,12 +12,13 @@ x* = tanh(w x*) with |M'(x*)| = |w (1 - x*^2)| < 1:
     dx_T/dx_1 = prod_{t=2..T} w (1 - x_t^2)  ~  |M'(x*)|^(T-1)      (log-slope ln|M'(x*)|)
 
 and for an n-unit tanh RNN h_t = tanh(W h_{t-1} + u_t), ||dh_T/dh_0|| <= sigma_max(W)^T.
-(Seed 001 asks whether |M'(z)| is a norm or a determinant: M maps R^n to R^n, M' is its
-Jacobian; in one dimension it is an absolute value, in n it is a matrix norm / eigenvalues.)
+(|M'(z)| is a norm, not a determinant: M maps R^n to R^n and M' is its Jacobian; in one
+dimension it is an absolute value, in n a matrix norm / eigenvalues.)
 
-The experiment: success frequency against the span T per algorithm, latch and 2-sequence problems
-(repro.kit.tasks), both readings of the noise "0.2". A seed is a batch of `trials` independent
-trials (own start, own noise); an arm's values are all its trials' 0/1 outcomes (Wilson on trials).
+The experiment: success frequency against the span T per algorithm, latch and 2-sequence
+problems (repro.bengio1994learning.tasks), both readings of the noise "0.2". A seed is a batch of
+`trials` independent trials (own start, own noise); an arm's values are all its trials' 0/1
+outcomes (Wilson on trials).
 Departures from the paper, one line each:
 - T up to 300 at full scale (paper: up to a few thousand for some problems, not verified).
 - 200 trials per point: Wilson width up to 0.14, not the 0.1 aimed at (the CPU budget).
@@ -30,29 +31,34 @@ Departures from the paper, one line each:
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from functools import reduce
 from itertools import product
 from operator import and_
 
-import numpy as np
 import torch
 
-from repro.claims import Claim, Registration, Result, above, below, wilson_interval
-from repro.kit import tasks
-from repro.kit.figures import PALETTE, new_figure
-from repro.kit.units import Budget, Unit, grid
+from repro.bengio1994learning.figures import span_figure
+from repro.bengio1994learning.latching import CHECKS, latching_result, latching_unit, latching_units
+from repro.bengio1994learning.search import span_train
+from repro.bengio1994learning.tasks import span_init, span_noise, span_oracle, span_scores
+from repro.claims import Claim, Registration, Result, above, below
+from repro.kit import rng
+from repro.kit.units import Unit, grid, series
 
 NOISE_STD = {"std0.2": 0.2, "var0.2": math.sqrt(0.2)}  # the two readings of the paper's "0.2"
 ALGOS = ("gd", "sa", "mgrs")  # gradient descent, simulated annealing, multi-grid random search
+ORACLE = "oracle"  # the hand-set weights, judged like a trained trial
 TASKS = ("latch", "two-seq")
-T_MIN, T_MAX = 10, 300  # the full grid's ends, named in the criteria
+# A span unit's part: one task under one noise reading.
+PROBLEMS = {f"{task}/{noise}": (task, noise) for task in TASKS for noise in NOISE_STD}
+T_MIN, T_MAX = 10, 300  # the spans the criteria read: every scale runs both (Span checks it)
 SUCCESS = "per trial: 1 if >= 95% of fresh noisy sequences are classified right, else 0"
 
 
 def arm(task: str, noise: str, algo: str, T: int) -> str:
+    """A Result arm's name (built, never parsed back)."""
     return f"{task}/{noise}/{algo}/T={T}"
 
 
@@ -116,21 +122,24 @@ CLAIMS = [
 
 
 # Fixed before the confirmation run (seeds 100-104, never looked at before): what was explored.
-NOTE = (
-    "Sizes, budget and criteria set on seeds 0-4 (full; seed 0 also at 2x trials and updates; a run"
+REGISTRATION = Registration(
+    exploration=tuple(range(5)),
+    confirmation=tuple(range(100, 105)),
+    note="Sizes, budget and criteria set on seeds 0-4 (full; seed 0 also at 2x trials and "
+    "updates; a run whose 5 seeds were copies, a 32-bit seed bug, then the fixed rerun) and 0-1 "
+    "(quick).",
 )
-NOTE += " whose 5 seeds were copies, a 32-bit seed bug, then the fixed rerun) and 0-1 (quick)."
-REGISTRATION = Registration(tuple(range(5)), tuple(range(100, 105)), NOTE)
 
-# Full scale on exploration seeds 0-4, one thread per unit (provenance cpu_time_s, peak_memory_mb).
-BUDGET = Budget(cpu_s=390, memory_mb=525, measured="2-core CI-class machine, 2026-12-01")
+# A cap on one worker's peak memory at full scale: the last full run peaked at 584 MB.
+MEMORY_MB = 600.0
 
 
 @dataclass(frozen=True)
-class Config:
-    seeds: int = 5  # quick and paper scale; full scale confirms on REGISTRATION
-    w_latch: float = 1.25  # the issue's example: attractor x* = 0.710, |M'(x*)| = 0.619
-    w_range: tuple[float, float] = (1.25, 3.0)  # seeds > 0 draw w here (w > 1 latches; below
+class Latching:
+    """The exact derivatives at a latching attractor (claim 1)."""
+
+    w: float = 1.25  # the first seed's unit: attractor x* = 0.710, |M'(x*)| = 0.619
+    w_range: tuple[float, float] = (1.25, 3.0)  # other seeds draw w here (w > 1 latches; below
     # 1.25 the pull to x* is so slow that x_t is still off x* at fit_from)
     start_offset: float = 0.05  # x_1 = x* + offset: the state starts near, not on, the attractor
     fit_from: int = 30  # fit the log-slope on T in [fit_from, fit_to]: x_t sits on x* by then
@@ -138,11 +147,31 @@ class Config:
     n_units: int = 16  # the n-unit check: any size works; 16 keeps float64 Jacobians cheap
     sigma_max: float = 0.9  # largest singular value of W, below 1 (the sufficient condition)
     horizon: int = 60  # T for the n-unit bound
+
+
+@dataclass(frozen=True)
+class Span:
+    """The span experiment (claims 2 and 3): the problems, the trials and how one is judged."""
+
     spans: tuple[int, ...] = (T_MIN, 30, 100, T_MAX)  # log-spaced up to "a few hundred"
     algos: tuple[str, ...] = ALGOS  # gradient descent and two of the paper's alternatives
     trials: int = 40  # per seed and point: 5 x 40 = 200 trials (400 cost 2x the CPU budget)
     relevant: int = 3  # L: the class is set by the first L inputs (the latch's trainable ones)
     w0: float = 1.25  # initial recurrent weight: already latching (the paper's w0, not verified)
+    test_sequences: int = 100  # fresh sequences per class judging a trial (std. error <= 0.025)
+    success_accuracy: float = 0.95  # a trial succeeds when it classifies this fraction right
+
+    def __post_init__(self) -> None:
+        if not {T_MIN, T_MAX} <= set(self.spans):
+            raise ValueError(
+                f"spans {self.spans} must include {T_MIN} and {T_MAX}, the criteria's spans"
+            )
+
+
+@dataclass(frozen=True)
+class Search:
+    """Every algorithm's budget and moves (claims 2 and 3); none tuned."""
+
     steps: int = 120  # updates per trial, every algorithm alike (150 cost 1.3x the budget)
     batch: int = 10  # noise sequences per class per update
     lr: float = 1.0  # gradient descent's rate; not tuned (no time was left to tune any arm)
@@ -151,170 +180,98 @@ class Config:
     sa_cooling: float = 1e-3  # final temperature = 1e-3 x initial (geometric)
     mg_box: float = 4.0  # coarsest grid: moves up to +-4, enough to reach the oracle's w = 4
     mg_levels: int = 5  # box halved 4 times: finest moves +-0.25
-    test_sequences: int = 100  # fresh sequences per class judging a trial (std. error <= 0.025)
-    success_accuracy: float = 0.95  # a trial succeeds when it classifies this fraction right
+
+
+@dataclass(frozen=True)
+class Config:
+    latching: Latching = field(default_factory=Latching)
+    span: Span = field(default_factory=Span)
+    search: Search = field(default_factory=Search)
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(seeds=2, fit_to=50, horizon=40, spans=(T_MIN, T_MAX), trials=10, steps=60)
+        return cls(
+            latching=Latching(fit_to=50, horizon=40),
+            span=Span(spans=(T_MIN, T_MAX), trials=10),
+            search=Search(steps=60),
+        )
 
     @classmethod
     def paper(cls) -> Config:
-        # Longer spans and 1000 trials per point (the paper's own counts are not verified).
-        return cls(seeds=10, trials=100, spans=(T_MIN, 30, 100, T_MAX, 1000), steps=1000)
+        # Longer spans and 1000 trials per point, 200 per confirmation seed (the paper's own
+        # counts are not verified).
+        return cls(
+            span=Span(spans=(T_MIN, 30, 100, T_MAX, 1000), trials=200), search=Search(steps=1000)
+        )
 
 
-# ---- claim 1: exact derivatives at a latching attractor ---------------------------------------
-
-
-def attractor(w: float) -> float:
-    """The positive fixed point of x = tanh(w x) (w > 1), by fixed-point iteration in float64."""
-    x = 1.0
-    for _ in range(10_000):
-        x = math.tanh(w * x)
-    return x
-
-
-def log_derivative(w: float, T: int, x1: float) -> np.ndarray:
-    """log |dx_t/dx_1| for t = 1..T of x_t = tanh(w x_{t-1}) from x_1, by autograd in float64."""
-    x_first = torch.tensor(x1, dtype=torch.float64, requires_grad=True)
-    xs, x = [x_first], x_first
-    for _ in range(T - 1):
-        x = torch.tanh(w * x)
-        xs.append(x)
-    logs = [0.0]
-    for x_t in xs[1:]:
-        (grad,) = torch.autograd.grad(x_t, x_first, retain_graph=True)
-        logs.append(math.log(abs(grad.item())))
-    return np.asarray(logs)  # (T,)
-
-
-def jacobian_norms(W: torch.Tensor, u: torch.Tensor) -> np.ndarray:
-    """||dh_t/dh_0||_2 for t = 1..T of h_t = tanh(W h_{t-1} + u_t), h_0 = 0, in float64."""
-    n = W.shape[0]
-    h = torch.zeros(n, dtype=torch.float64)  # (n,)
-    J = torch.eye(n, dtype=torch.float64)  # (n, n)
-    norms = []
-    for t in range(u.shape[0]):
-        h = torch.tanh(W @ h + u[t])  # (n,)
-        J = (1.0 - h**2)[:, None] * W @ J  # diag(tanh') W J: (n, n)
-        norms.append(torch.linalg.matrix_norm(J, ord=2).item())
-    return np.asarray(norms)  # (T,)
-
-
-def latching_unit(config: Config, arm: str, seed: int) -> dict:
-    """Both checks for one seed; arm "fixed-w" (the first seed) takes w_latch, "drawn-w" draws w."""
-    gen = torch.Generator().manual_seed(seed)
-    lo, hi = config.w_range
-    w = config.w_latch if arm == "fixed-w" else lo + (hi - lo) * torch.rand(1, generator=gen).item()
-    factor = abs(w * (1 - attractor(w) ** 2))
-    logs = log_derivative(w, config.fit_to, attractor(w) + config.start_offset)  # (fit_to,)
-    ts = np.arange(config.fit_from, config.fit_to + 1)
-    slope = np.polyfit(ts, logs[ts - 1], 1)[0]
-    W = torch.randn(config.n_units, config.n_units, generator=gen, dtype=torch.float64)
-    W *= config.sigma_max / torch.linalg.matrix_norm(W, ord=2)  # (n, n), sigma_max exactly
-    u = torch.randn(config.horizon, config.n_units, generator=gen, dtype=torch.float64)
-    norms = jacobian_norms(W, u)  # (horizon,)
-    bounds = config.sigma_max ** np.arange(1, config.horizon + 1)
+def span_arms(config: Config) -> dict[str, dict[str, tuple[str, str, int]]]:
+    """Claim id -> {Result arm: the unit axes (problem, algorithm, T) it reads}: gradient descent
+    at every span; every algorithm and the oracle at T_MAX."""
+    runs = product(PROBLEMS, (*config.span.algos, ORACLE), config.span.spans)
+    every = {arm(*PROBLEMS[p], a, T): (p, a, T) for p, a, T in runs}
     return {
-        "slope_error": float(abs(slope - math.log(factor))),
-        "bound_excess": float(np.max(np.log10(norms) - np.log10(bounds))),
-        "curves": {"w": w, "factor": factor, "logs": logs.tolist(), "norms": norms.tolist()},
+        "bengio1994learning.gd-span": {k: v for k, v in every.items() if v[1] == "gd"},
+        "bengio1994learning.alternatives": {k: v for k, v in every.items() if v[2] == T_MAX},
     }
 
 
-def latching_units(seeds: Sequence[int]) -> list[Unit]:
-    return [
-        Unit("latching-vanishes", "drawn-w" if i else "fixed-w", s) for i, s in enumerate(seeds)
-    ]
+def arms(config: Config) -> dict[str, tuple[str, ...]]:
+    spans = {claim: tuple(axes) for claim, axes in span_arms(config).items()}
+    return {"bengio1994learning.latching-vanishes": CHECKS, **spans}
 
 
-def latching(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
-    outs = [done[u] for u in latching_units(seeds)]
-    values = {k: [out[k] for out in outs] for k in ("slope_error", "bound_excess")}
-    curves = outs[0]["curves"]  # the first seed's, w = w_latch
-    note = f"w = {curves['w']}: |M'(x*)| = {curves['factor']:.4f}"
-    result = Result("bengio1994learning.latching-vanishes", values, notes=[note], extra=curves)
-    fig, (ax1, ax2) = new_figure(width=8.0, ncols=2)
-    t1 = np.arange(1, len(curves["logs"]) + 1)
-    ax1.plot(t1, np.log10(np.exp(curves["logs"])), color=PALETTE[0], label="measured")
-    slope = f"slope log10 {curves['factor']:.3f}"
-    ax1.plot(t1, (t1 - 1) * math.log10(curves["factor"]), "--", color=PALETTE[1], label=slope)
-    ax1.set(xlabel="T", ylabel="log10 |dx_T / dx_1|", title=f"one unit, w = {curves['w']}")
-    t2 = np.arange(1, config.horizon + 1)
-    ax2.plot(t2, np.log10(curves["norms"]), color=PALETTE[0], label="||dh_T/dh_0||")
-    bound = f"bound {config.sigma_max}^T"
-    ax2.plot(t2, t2 * math.log10(config.sigma_max), "--", color=PALETTE[1], label=bound)
-    ax2.set(xlabel="T", ylabel="log10 norm", title=f"{config.n_units} units, tanh")
-    ax1.legend(frameon=False), ax2.legend(frameon=False)
-    caption = "Derivatives through a latching system decay exponentially, at the rate the "
-    caption += "attractor sets (left) and below the singular-value bound (right)."
-    result.add_figure("latching", fig, caption)
-    return result
-
-
-# ---- the span experiment: success frequency against T, per algorithm -----------------------
-
-
-def span_unit(config: Config, name: str, seed: int) -> dict:
-    """One arm for one seed: `trials` independent trials, 0/1 success each."""
-    task, noise, algo, t_text = name.split("/")
-    T, n, L, std = int(t_text.removeprefix("T=")), config.trials, config.relevant, NOISE_STD[noise]
-    # one generator per (seed, key), hashed into 32 bits: torch's CPU generator keeps only those
-    stream = lambda key: tasks.generator(zlib.crc32(f"{seed}/{key}".encode()))  # noqa: E731
-    # the same starting points for every algorithm and T: comparisons pair trial by trial
-    theta = tasks.span_init(task, n, L, config.w0, stream(f"init/{task}"))  # (N, d)
-    if algo == "oracle":
-        theta = tasks.span_oracle(task, L).expand(n, -1)  # (N, d)
+def span_unit(config: Config, task: str, noise: str, algo: str, T: int, seed: int) -> dict:
+    """One algorithm at one span for one seed: `trials` independent trials, 0/1 success each."""
+    n, L, std = config.span.trials, config.span.relevant, NOISE_STD[noise]
+    # the same starting points for every algorithm, noise and T: comparisons pair trial by trial
+    theta = span_init(task, n, L, config.span.w0, rng.stream(seed, "init", task))  # (N, d)
+    if algo == ORACLE:
+        theta = span_oracle(task, L).expand(n, -1)  # (N, d)
     else:
-        theta = tasks.span_train(config, task, algo, theta, T, std, stream(name))
+        gen = rng.stream(seed, "train", task, noise, algo, T)
+        theta = span_train(task, algo, theta, T, std, gen, relevant=L, **asdict(config.search))
+    test = rng.stream(seed, "test", task, noise, algo, T)
     with torch.no_grad():
-        test = tasks.span_noise(n, config.test_sequences, T - L, std, stream("test/" + name))
-        acc = tasks.span_scores(task, theta, test, L)[1]  # (N,)
-    return {"success": (acc >= config.success_accuracy).double().tolist()}
+        noise_test = span_noise(n, config.span.test_sequences, T - L, std, test)  # (N, 2, B, T - L)
+        acc = span_scores(task, theta, noise_test, L)[1]  # (N,)
+    return {"success": (acc >= config.span.success_accuracy).double().tolist()}
 
 
-def span_arms(config: Config) -> list[str]:
-    runs = [arm(*x) for x in product(TASKS, NOISE_STD, config.algos, config.spans)]
-    return runs + [arm(k, n, "oracle", max(config.spans)) for k, n in product(TASKS, NOISE_STD)]
-
-
-def span_results(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
-    trials = lambda a: [x for s in seeds for x in done[Unit("span", a, s)]["success"]]  # noqa: E731
-    values = {a: trials(a) for a in span_arms(config)}
-    top, m = max(config.spans), len(seeds) * config.trials
-    gd = Result("bengio1994learning.gd-span", {a: v for a, v in values.items() if "/gd/" in a})
-    last = {a: v for a, v in values.items() if a.endswith(f"T={top}")}
-    alt = Result("bengio1994learning.alternatives", last)
-    gd.notes = alt.notes = [f"{m} trials per point, {config.steps} updates per trial"]
-    fig, axes = new_figure(width=12.0, height=3.0, ncols=len(TASKS) * len(NOISE_STD))
-    for ax, (task, noise) in zip(axes, product(TASKS, NOISE_STD)):
-        for i, algo in enumerate([*config.algos, "oracle"]):
-            Ts = [top] if algo == "oracle" else list(config.spans)
-            rate = np.array([sum(values[arm(task, noise, algo, T)]) / m for T in Ts])  # (len(Ts),)
-            ci = np.array([wilson_interval(round(r * m), m) for r in rate]).T  # (2, len(Ts))
-            err = np.maximum(0.0, [rate - ci[0], ci[1] - rate])  # Wilson's end can pass the rate
-            style = {"fmt": "*" if algo == "oracle" else "o-", "color": PALETTE[i], "capsize": 3}
-            ax.errorbar(Ts, rate, yerr=err, label=algo, **style)
-        ax.set(xscale="log", xlabel="span T", title=f"{task}, noise {noise}", ylim=(-0.05, 1.05))
-    axes[0].set_ylabel("frequency of success (95% Wilson)")
-    axes[0].legend(frameon=False)
-    caption = "Fraction of trials that learned to latch the class against the span T, per algorithm"
-    caption += " (gd: gradient descent, sa: simulated annealing, mgrs: multi-grid random search;"
-    gd.add_figure("success", fig, caption + " oracle: hand-set weights at the largest T).")
-    return [gd, alt]
-
-
-# ---- units: the checks for one seed; one arm of the span experiment for one seed -------------
+# ---- units: the checks for one seed; one algorithm at one span for one seed ------------------
 
 
 def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
-    return latching_units(seeds) + grid("span", span_arms(config), seeds)
+    algos, spans = (*config.span.algos, ORACLE), config.span.spans
+    return latching_units(seeds) + [u for p in PROBLEMS for u in grid(p, algos, seeds, spans)]
 
 
 def unit(config: Config, u: Unit) -> dict:
-    return (latching_unit if u.part == "latching-vanishes" else span_unit)(config, u.arm, u.seed)
+    if u.part in PROBLEMS:
+        return span_unit(config, *PROBLEMS[u.part], u.arm, u.T, u.seed)
+    return latching_unit(u.arm, u.seed, **asdict(config.latching))
 
 
 def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
-    return [latching(config, seeds, done), *span_results(config, seeds, done)]
+    def trials(problem: str, algo: str, T: int) -> list[float]:
+        return [x for out in series(done, problem, algo, seeds, T) for x in out["success"]]
+
+    lat = config.latching
+    out = [
+        latching_result(
+            done, seeds, horizon=lat.horizon, sigma_max=lat.sigma_max, n_units=lat.n_units
+        )
+    ]
+    per_point = len(seeds) * config.span.trials
+    note = f"{per_point} trials per point, {config.search.steps} updates per trial"
+    for claim, axes in span_arms(config).items():
+        out.append(Result(claim, {a: trials(*x) for a, x in axes.items()}, notes=[note]))
+    titles = {p: f"{k}, noise {n}" for p, (k, n) in PROBLEMS.items()}
+    fig = span_figure(trials, titles, (*config.span.algos, ORACLE), config.span.spans, ORACLE)
+    caption = (
+        "Fraction of trials that learned to latch the class against the span T, per algorithm "
+        "(gd: gradient descent, sa: simulated annealing, mgrs: multi-grid random search; "
+        "oracle: hand-set weights)."
+    )
+    out[1].add_figure("success", fig, caption)
+    return out

@@ -1,6 +1,6 @@
 """Britz, Goldie, Luong & Le 2017: Massive exploration of neural machine translation architectures.
 
-Question (the notes' open question, issue 19 item 2): the paper's 8-layer residual LSTM encoders
+Question (the notes' open question on deep encoders): the paper's 8-layer residual LSTM encoders
 diverged in 3 of 4 runs (as the notes tell it; which of the Res and ResD rows is not verified,
 see the note page). Can such an encoder be made robust: do orthogonal recurrent matrices,
 gradient-norm clipping or a smaller learning rate lower its divergence rate under Adam?
@@ -31,16 +31,16 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import matplotlib
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from repro.britz2017massive.figures import divergence_figure
+from repro.britz2017massive.model import Seq2Seq, accuracy, orthogonalise, reversal
 from repro.claims import Claim, Registration, Result, above, below
-from repro.claims.stats import wilson_interval
-from repro.kit import figures, tasks
+from repro.kit import figures, rng
 from repro.kit.train import train
-from repro.kit.units import Budget, Unit, grid
+from repro.kit.units import Unit, grid, series
 
 ARMS = ("default", "orthogonal", "clip", "small-lr")  # every arm kept, default first
 REMEDIES = ARMS[1:]  # one claim each: "<arm>-helps"
@@ -101,16 +101,14 @@ REGISTRATION = Registration(
     "largest rate at which every run learned, was registered as the base rate (the finding is "
     "then whether anything diverges there). All four arms on seeds 10-12 at 0.05: 0/12 diverged "
     "(the budget run). Quick scale set on seeds 0-1. Nothing else was changed.",
+    quick=(0, 1),
 )
 
-# Measured: all four arms on exploration seeds 10-12 (12 runs), --jobs 1, one thread per unit:
-# 72.4 CPU s (provenance cpu_time_s), so about 290 for 4 arms x 12 seeds; peak 468 MB.
-BUDGET = Budget(cpu_s=290, memory_mb=470, measured="seeds 10-12, 4 arms, 2 cores, 2026-12-02")
+MEMORY_MB = 600.0  # one worker's peak at full scale: 585 MB (the committed run's provenance)
 
 
 @dataclass(frozen=True)
 class Config:
-    seeds: int = 3  # quick and paper scale; full scale confirms on REGISTRATION's 12 seeds
     vocab: int = 10  # symbols; ln 10 = 2.30 is a uniform guess's loss (paper: subword units)
     length: int = 8  # source = target length (the paper's framework: up to 50 tokens)
     width: int = 32  # embedding = LSTM = attention width (paper: 512)
@@ -130,90 +128,30 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        # Seconds: 2 seeds, 120 steps (the loss is still falling: about 1.5 s a run)
-        return cls(seeds=2, steps=120, warm_steps=30, n_test=128)
+        # Seconds: 120 steps (the loss is still falling: about 1.5 s a run)
+        return cls(steps=120, warm_steps=30, n_test=128)
 
     @classmethod
     def paper(cls) -> Config:
         # 512 units, batch 128, Adam 1e-4 (the framework's nmt_large config, not verified)
-        return cls(seeds=4, width=512, batch=128, steps=100_000, lr=1e-4, length=50)
+        return cls(width=512, batch=128, steps=100_000, lr=1e-4, length=50)
 
 
-# ---- task and model ------------------------------------------------------------------------
-
-
-def reversal(batch: int, length: int, vocab: int, gen: torch.Generator):
-    """Random sequences of `length` symbols in 0..vocab-1 and their reversals: (B, L), (B, L)."""
-    x = torch.randint(0, vocab, (batch, length), generator=gen)  # (B, L)
-    return x, x.flip(1)
-
-
-class Seq2Seq(nn.Module):
-    """`depth` residual LSTM layers; a 1-layer LSTM decoder, additive attention, input feeding,
-    zero initial state (the paper's framework: AttentionLayerBahdanau, ZeroBridge)."""
-
-    def __init__(self, vocab: int, width: int, depth: int):
-        super().__init__()
-        self.bos = vocab  # the decoder's first input: an extra symbol
-        self.src = nn.Embedding(vocab, width)
-        self.tgt = nn.Embedding(vocab + 1, width)
-        self.encoder = nn.ModuleList(nn.LSTM(width, width, batch_first=True) for _ in range(depth))
-        self.cell = nn.LSTMCell(2 * width, width)  # input: [target embedding; last context]
-        self.keys = nn.Linear(width, width, bias=False)
-        self.query = nn.Linear(width, width)
-        self.v = nn.Linear(width, 1, bias=False)
-        self.combine = nn.Linear(2 * width, width)
-        self.out = nn.Linear(width, vocab)
-
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.src(x)  # (B, T, H)
-        for lstm in self.encoder:
-            h = lstm(h)[0] + h  # (B, T, H): x_{l+1} = LSTM_l(x_l) + x_l
-        return h
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits (B, T, V): teacher-forced on the targets y (B, T), or greedy when y is None."""
-        enc = self.encode(x)  # (B, T, H)
-        keys = self.keys(enc)  # (B, T, H)
-        s = c = ctx = enc.new_zeros(enc.shape[0], enc.shape[2])  # (B, H)
-        prev = torch.full_like(x[:, 0], self.bos)  # (B,)
-        logits = []
-        for t in range(x.shape[1] if y is None else y.shape[1]):
-            s, c = self.cell(torch.cat([self.tgt(prev), ctx], -1), (s, c))  # (B, H)
-            score = self.v(torch.tanh(keys + self.query(s)[:, None])).squeeze(-1)  # (B, T)
-            ctx = (score.softmax(-1)[..., None] * enc).sum(1)  # (B, H)
-            logits.append(self.out(torch.tanh(self.combine(torch.cat([s, ctx], -1)))))  # (B, V)
-            prev = logits[-1].argmax(-1) if y is None else y[:, t]  # (B,)
-        return torch.stack(logits, 1)  # (B, T, V)
-
-    def recurrent(self) -> list[torch.Tensor]:
-        """Every recurrent matrix W_hh (4H, H): the encoder's layers, then the decoder's."""
-        return [lstm.weight_hh_l0 for lstm in self.encoder] + [self.cell.weight_hh]
-
-
-def orthogonalise(model: Seq2Seq, gen: torch.Generator) -> None:
-    """Each gate's H x H block of every W_hh becomes random orthogonal; nothing else changes."""
-    with torch.no_grad():
-        for w in model.recurrent():
-            for block in w.view(4, w.shape[1], w.shape[1]):  # (H, H) per gate
-                nn.init.orthogonal_(block, generator=gen)
-
-
-def accuracy(model: Seq2Seq, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Token accuracy of greedy decoding (call in eval mode, without grad)."""
-    return float((model(x).argmax(-1) == y).float().mean())
+def arms(config: Config) -> dict[str, tuple[str, ...]]:
+    """The first claim shows every arm's divergences; each remedy's claim pairs it with default."""
+    return {CLAIMS[0].id: ARMS} | {f"britz2017massive.{a}-helps": ("default", a) for a in REMEDIES}
 
 
 def one_run(config: Config, seed: int, arm: str) -> dict:
     """One arm on one seed; a seed's arms share the data stream and the initial weights."""
-    torch.manual_seed(seed)
-    model = Seq2Seq(config.vocab, config.width, config.depth)
+    with rng.scope(seed, "init"):
+        model = Seq2Seq(config.vocab, config.width, config.depth)
     if arm == "orthogonal":
-        orthogonalise(model, tasks.generator(50_000 + seed))
+        orthogonalise(model, rng.stream(seed, "orthogonal"))
     lr = config.lr * (config.small_lr if arm == "small-lr" else 1.0)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     clip = config.clip if arm == "clip" else None
-    data = tasks.generator(10_000 + seed)
+    data = rng.stream(seed, "train")
     bound = config.bound * math.log(config.vocab)
 
     def batch(_: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -223,12 +161,19 @@ def one_run(config: Config, seed: int, arm: str) -> dict:
         logits = m(b[0], b[1])  # (B, L, V), teacher forcing
         return F.cross_entropy(logits.flatten(0, 1), b[1].flatten())
 
-    desc = f"seed {seed} {arm}"
-    # after warm-up a batch loss above the bound is a divergence
-    hist = train(model, batch, loss_fn, opt, config.steps, clip, diverge_above=bound,
-                 diverge_after=config.warm_steps, desc=desc)  # fmt: skip
+    hist = train(
+        model,
+        batch,
+        loss_fn,
+        opt,
+        config.steps,
+        clip,
+        diverge_above=bound,  # after warm-up, a batch loss above the bound is a divergence
+        diverge_after=config.warm_steps,
+        desc=f"seed {seed} {arm}",
+    )
     diverged, loss = hist.diverged, hist.loss
-    x, y = reversal(config.n_test, config.length, config.vocab, tasks.generator(20_000 + seed))
+    x, y = reversal(config.n_test, config.length, config.vocab, rng.stream(seed, "test"))
     model.eval()
     with torch.no_grad():
         acc = math.nan if diverged else accuracy(model, x, y)
@@ -246,34 +191,24 @@ def one_run(config: Config, seed: int, arm: str) -> dict:
     }
 
 
-def divergence_figure(div: Mapping[str, list[float]]):
-    """k/n diverged per arm with its Wilson 95% interval; dashed: the paper's 3 of 4."""
-    with matplotlib.rc_context(figures.RC):
-        fig, (ax,) = figures.new_figure(width=4.8)
-        for i, (arm, vs) in enumerate(div.items()):
-            k, n = round(sum(vs)), len(vs)
-            lo, hi = wilson_interval(k, n)
-            ax.errorbar(i, k / n, yerr=[[k / n - lo], [hi - k / n]], fmt="o",
-                        color=figures.PALETTE[i], capsize=4, ms=6)  # fmt: skip
-            ax.annotate(f"{k}/{n}", (i, hi), xytext=(0, 4), textcoords="offset points",
-                        ha="center")  # fmt: skip
-        ax.axhline(0.75, color="0.4", ls="--", lw=1, label="paper: 3 of 4 runs (not verified)")
-        ax.set(xticks=range(len(div)), xticklabels=list(div), ylim=(-0.05, 1.12),
-               ylabel="fraction of runs that diverged")  # fmt: skip
-        ax.legend(frameon=False, loc="upper right")
-    return fig
-
-
 def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
-    runs = {arm: [done[Unit("runs", arm, s)] for s in seeds] for arm in ARMS}
+    runs = {arm: series(done, "runs", arm, seeds) for arm in ARMS}
     div = {arm: [r["diverged"] for r in rs] for arm, rs in runs.items()}
     acc = {arm: [r["accuracy"] for r in rs] for arm, rs in runs.items()}
-    notes = [f"{arm}: {round(sum(div[arm]))}/{len(seeds)} diverged; largest warm-up loss "
-             f"(exempt) {max(r['warm_max'] for r in runs[arm]):.2f}; token accuracy of the others "
-             + (", ".join(f"{a:.3f}" for a in acc[arm] if math.isfinite(a)) or "none")
-             for arm in ARMS]  # fmt: skip
-    notes += [f"{arm} seed {s} diverged at step {r['step']}: {r['reason']}"
-              for arm in ARMS for s, r in zip(seeds, runs[arm]) if r["diverged"]]  # fmt: skip
+    notes = []
+    for arm in ARMS:
+        kept = ", ".join(f"{a:.3f}" for a in acc[arm] if math.isfinite(a)) or "none"
+        warm = max(r["warm_max"] for r in runs[arm])
+        notes.append(
+            f"{arm}: {round(sum(div[arm]))}/{len(seeds)} diverged; largest warm-up "
+            f"loss (exempt) {warm:.2f}; token accuracy of the others {kept}"
+        )
+    notes += [
+        f"{arm} seed {s} diverged at step {r['step']}: {r['reason']}"
+        for arm in ARMS
+        for s, r in zip(seeds, runs[arm])
+        if r["diverged"]
+    ]
     clip = runs["clip"]
     notes.append(
         f"clip arm: {sum(r['clipped'] for r in clip)} clipped steps in all; largest "
@@ -282,26 +217,36 @@ def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> 
     keys = ("final_loss", "step", "max_grad_norm", "warm_max", "clipped")
     extra = {k: {arm: [r[k] for r in rs] for arm, rs in runs.items()} for k in keys}
     extra.update(accuracy=acc, lr=config.lr)
-    first = Result(CLAIMS[0].id, dict(div), notes=notes, extra=extra)
-    first.add_figure("divergence", divergence_figure(div),
-                     f"Fraction of the {len(seeds)} runs per arm that diverged, with Wilson 95% "
-                     "intervals; a seed's arms share its data and initial weights.")  # fmt: skip
+    declared = arms(config)
+    first = Result(
+        CLAIMS[0].id, {a: div[a] for a in declared[CLAIMS[0].id]}, notes=notes, extra=extra
+    )
+    first.add_figure(
+        "divergence",
+        divergence_figure(div),
+        f"Fraction of the {len(seeds)} runs per arm that diverged, with Wilson 95% "
+        "intervals; a seed's arms share its data and initial weights.",
+    )
     curves = {arm: [r["loss"] for r in rs] for arm, rs in runs.items()}
+    bound = config.bound * math.log(config.vocab)
     first.add_figure(
         "loss-curves",
-        figures.loss_curves(curves, every=config.curve_every, baseline=config.bound *
-                            math.log(config.vocab), baseline_label="divergence bound 1.5 ln V"),
+        figures.loss_curves(
+            curves,
+            every=config.curve_every,
+            baseline=bound,
+            baseline_label="divergence bound 1.5 ln V",
+        ),
         f"Training loss per arm, one line per seed (every {config.curve_every} steps); a cross "
         "marks where a diverged run stopped.",
-    )  # fmt: skip
+    )
     first.add_figure(
         "accuracy",
         figures.arm_values(acc, ylabel="token accuracy (greedy decoding)"),
         f"Final token accuracy on {config.n_test} fresh sequences of the runs that did not "
         "diverge (data, not judged).",
     )
-    rest = [Result(CLAIMS[i + 1].id, {"default": div["default"], arm: div[arm]})
-            for i, arm in enumerate(REMEDIES)]  # fmt: skip
+    rest = [Result(c.id, {a: div[a] for a in declared[c.id]}) for c in CLAIMS[1:]]
     return [first, *rest]
 
 

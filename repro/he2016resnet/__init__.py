@@ -9,12 +9,13 @@ the block learns the residual F(x) = H(x) - x, and x_{l+1} = x_l + F(x_l) gives 
 (terms through the residual branches), an identity path for the gradient.
 
 Stand-in for CIFAR-10 (nothing is downloaded): 10 classes of smooth random 3x8x8 prototype
-fields plus Gaussian noise (repro.tasks.smooth_prototypes / prototype_images), a fixed training
-set per seed. Networks: repro.layers.CifarNet, the paper's 6n + 2 layers (n = 3, 5, 7, 9), BN
-after every convolution, option-A (parameter-free) shortcuts, so plain and residual nets of one
-depth have the same weights, the same initial values and the same mini-batches (paired by seed).
-Recipe: SGD 0.05 (paper: 0.1 at 4x our batch), /10 at 1/2 and 3/4 of the run, and the paper's
-warm-up (a tenth of the rate until the training error is below 80%) for depths >= 56.
+fields plus Gaussian noise (repro.kit.tasks.smooth_prototypes / prototype_images), a fixed
+training set per seed. Networks: repro.he2016resnet.model.CifarNet, the paper's 6n + 2 layers
+(n = 3, 5, 7, 9), BN after every convolution, option-A (parameter-free) shortcuts, so plain and
+residual nets of one depth have the same weights, the same initial values and the same
+mini-batches (paired by seed). Recipe: SGD 0.05 (paper: 0.1 at 4x our batch), /10 at 1/2 and 3/4
+of the run, and the paper's warm-up (a tenth of the rate until the training error is below 80%)
+for depths >= 56.
 """
 
 from __future__ import annotations
@@ -23,29 +24,34 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import matplotlib
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from repro.claims import Claim, Registration, Result, above, below
-from repro.kit import figures, layers, tasks
+from repro.he2016resnet.figures import figure6
+from repro.he2016resnet.model import CifarNet, WarmUp, batch_error, conv_layers, error_rate
+from repro.kit import figures, layers, rng, tasks
 from repro.kit.device import to_device
 from repro.kit.train import layer_grad_norms, train
-from repro.kit.units import Budget, Unit, grid
+from repro.kit.units import Unit, grid, series
 
 SHALLOW, DEEP = 3, 9  # n of the 6n + 2 layers: 20 and 56, the ends of Figure 6's sweep
 NS = (3, 5, 7, 9)  # 20, 32, 44, 56 layers: Figure 6 (left and middle panels)
+DEPTHS = tuple(6 * n + 2 for n in NS)
 ARMS = [(f"{kind}-{6 * n + 2}", n, kind == "res") for kind in ("plain", "res") for n in NS]
+NETS = tuple(name for name, _, _ in ARMS)
 GAP, GAIN = "plain-56 - plain-20", "plain-56 - res-56"
-RES_GAPS = [f"res-{6 * n + 2} - res-20" for n in NS[1:]]
+RES_GAPS = [f"res-{d} - res-20" for d in DEPTHS[1:]]
+DIFFS = {GAP: ("plain-56", "plain-20"), GAIN: ("plain-56", "res-56")}  # name -> (a, b): a - b
+DIFFS |= {gap: (f"res-{d}", "res-20") for gap, d in zip(RES_GAPS, DEPTHS[1:], strict=True)}
 MARGIN = 2.0  # percentage points of training error; fixed before the confirmation run
+PART = "degradation"  # the units' part
 
 CLAIMS = [
     Claim(
         "he2016resnet.degradation",
-        domains={name: "nonnegative" for name, _, _ in ARMS},  # the differences: real
+        domains={name: "nonnegative" for name in NETS},  # the differences: real
         setup="paper: CIFAR-10 32x32, widths 16/32/64, 64k iterations of batch 128 | ours: "
         "synthetic 8x8 images, widths 8/16/32, 200 steps of batch 32",
         statement="Plain nets (with BN) end with a higher training error when deeper (56 above "
@@ -78,15 +84,14 @@ REGISTRATION = Registration(
     "seeds 3,4,8,9 without warm-up, 2,7,8,9 with it; zero-init BN gamma or lr 0.05 fixed res-56; "
     "all 8 arms at lr 0.05 on seeds 0-9 then held every part 10/10, so 0.05 was registered; "
     "a bug (warm-up past a drop reset the rate) fixed; criteria unchanged throughout.",
+    quick=(0, 1),
 )
 
-# Measured: full scale, seeds 0-9, one thread per unit: 854 CPU s, so 430 for five seeds.
-BUDGET = Budget(cpu_s=430, memory_mb=600, measured="2-core CI-class machine, 2026-12-02")
+MEMORY_MB = 600.0  # one worker's peak at full scale: 579 MB (the committed run's provenance)
 
 
 @dataclass(frozen=True)
 class Config:
-    seeds: int = 5  # quick and paper scale; full scale confirms on REGISTRATION
     widths: tuple[int, int, int] = (8, 16, 32)  # paper: 16, 32, 64. Halved, a deviation: at
     # 16/32/64 the eight arms cost about 3x the budget, and on 8x8 images res-56 had barely
     # started after 300 steps (seed 0: 53% training error), see the notes page
@@ -103,7 +108,7 @@ class Config:
     # 0-9 with or without warm-up; at 0.05 all arms trained as the paper's (seeds 0-9, the page)
     warmup_lr: float = 0.005  # a tenth of lr, the paper's warm-up ratio (ResNet-110, Sec. 4.2)
     warmup_until: float = 80.0  # warm up until the training error is below 80% (the paper's
-    # rule), read as a running mean of the mini-batch error (decay WARMUP_DECAY)
+    # rule), read as a running mean of the mini-batch error (model.WARMUP_DECAY)
     warmup_from: int = 56  # depths >= this warm up, plain and residual alike: our deepest net
     # (the paper's deepest, 110, is out of the CPU budget); see the page for why
     zero_gamma: bool = False  # zero-init the last BN gamma of each residual branch: NOT the
@@ -120,81 +125,72 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        # Seconds: 2 seeds, 64 steps on 512 images, few evaluations; the learning rate drops
-        # late (at 75% and 90%) so that the short run spends its steps at the initial rate.
-        return cls(2, n_train=512, steps=64, lr_drops=(0.75, 0.9), eval_every=32, n_test=128)
+        # Seconds: 64 steps on 512 images, few evaluations; the learning rate drops late (at
+        # 75% and 90%) so that the short run spends its steps at the initial rate.
+        return cls(n_train=512, steps=64, lr_drops=(0.75, 0.9), eval_every=32, n_test=128)
 
     @classmethod
     def paper(cls) -> Config:
         # The paper's network and recipe on this task: widths 16/32/64, 32x32 images, batch
         # 128, 64k iterations (CIFAR-10 has 50k training images); warm-up only for 110 layers.
         return cls(
-            widths=(16, 32, 64), image=32, n_train=50_000, batch=128, steps=64_000, lr=0.1,
-            warmup_lr=0.01, warmup_from=110, eval_every=1000, eval_subset=5000, n_test=10_000,
-            probe_every=2000
-        )  # fmt: skip
+            widths=(16, 32, 64),
+            image=32,
+            n_train=50_000,
+            batch=128,
+            steps=64_000,
+            lr=0.1,
+            warmup_lr=0.01,
+            warmup_from=110,
+            eval_every=1000,
+            eval_subset=5000,
+            n_test=10_000,
+            probe_every=2000,
+        )
 
 
-WARMUP_DECAY = 0.9  # running mean of the mini-batch error: about the last 10 batches
-
-
-def conv_layers(model: layers.CifarNet) -> list[nn.Module]:
-    """The weight layers in depth order: stem conv, two convs per block, the classifier."""
-    convs = [c for b in model.blocks for c in (b.conv1, b.conv2)]
-    return [model.stem[0], *convs, model.fc]
-
-
-def error_rate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, chunk: int = 1024) -> float:
-    """Classification error in percent (call in eval mode, without grad)."""
-    wrong = 0
-    for i in range(0, len(y), chunk):
-        logits = model(x[i : i + chunk])  # (b, classes)
-        wrong += int((logits.argmax(dim=1) != y[i : i + chunk]).sum())
-    return 100.0 * wrong / len(y)
+def arms(config: Config) -> dict[str, tuple[str, ...]]:
+    """Every net's final training error, then the paired differences the criterion reads."""
+    return {CLAIMS[0].id: (*NETS, *DIFFS)}
 
 
 def one_run(config: Config, seed: int, n: int, residual: bool) -> dict:
     """Train one arm on one seed's data; everything but `residual` and `n` is shared by arms
-    (each arm regenerates the seed's data from the same generators)."""
+    (each arm draws the seed's data and initial weights from the same named streams)."""
     shape = (3, config.image, config.image)
-    protos = tasks.smooth_prototypes(config.classes, shape, seed, config.smoothness)  # (K,C,H,W)
-    x, y = tasks.prototype_images(
-        config.n_train, protos, tasks.generator(10_000 + seed), config.noise
-    )  # (N, C, H, W), (N,)
+    task = rng.stream(seed, "prototypes")
+    protos = tasks.smooth_prototypes(config.classes, shape, task, config.smoothness)  # (K,C,H,W)
+    x, y = tasks.prototype_images(config.n_train, protos, rng.stream(seed, "train"), config.noise)
     x_test, y_test = tasks.prototype_images(
-        config.n_test, protos, tasks.generator(20_000 + seed), config.noise
-    )
+        config.n_test, protos, rng.stream(seed, "test"), config.noise
+    )  # (N, C, H, W), (N,): a fixed training set, fresh test images
     x, y, x_test, y_test = to_device((x, y, x_test, y_test))  # data generated on the CPU
-    order = tasks.generator(30_000 + seed)  # the same mini-batch sequence for all arms
-    torch.manual_seed(seed)  # plain and residual nets of one depth start from the same weights
-    model = to_device(layers.CifarNet(n, residual, config.classes, config.widths))
+    order = rng.stream(seed, "order")  # the same mini-batch sequence for all arms
+    with rng.scope(seed, "init"):  # plain and residual nets of one depth: the same weights
+        model = CifarNet(n, residual, config.classes, config.widths)
+    model = to_device(model)
     if residual and config.zero_gamma:  # a departure: every block starts as the identity
         for block in model.blocks:
             nn.init.zeros_(block.bn2.weight)
-    warm = {"on": 6 * n + 2 >= config.warmup_from, "err": 100.0, "until": None, "step": 0}
-    lr0 = config.warmup_lr if warm["on"] else config.lr
+    deep = 6 * n + 2 >= config.warmup_from
     opt = torch.optim.SGD(
-        model.parameters(), lr=lr0, momentum=config.momentum, weight_decay=config.weight_decay
+        model.parameters(),
+        lr=config.warmup_lr if deep else config.lr,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
     )
     milestones = [round(f * config.steps) for f in config.lr_drops]
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones, gamma=0.1)
+    warm = WarmUp(config.lr, config.warmup_until, milestones, on=deep)
     xs, ys = x[: config.eval_subset], y[: config.eval_subset]
 
     def batch(_: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.randint(0, config.n_train, (config.batch,), generator=order)  # (B,)
         return x[idx], y[idx]  # (B, C, H, W), (B,)
 
-    def loss_fn(m: nn.Module, b: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def loss_fn(m: nn.Module, b: tuple[torch.Tensor, torch.Tensor]):
         logits = m(b[0])  # (B, classes)
-        warm["step"] += 1
-        if warm["on"]:  # the paper's rule: back to lr once the training error is below 80%
-            err = 100.0 * float((logits.argmax(1) != b[1]).float().mean())
-            warm["err"] = WARMUP_DECAY * warm["err"] + (1 - WARMUP_DECAY) * err
-            if warm["err"] < config.warmup_until:
-                warm["on"], warm["until"] = False, warm["step"]
-                for g in opt.param_groups:  # the schedule's drops so far still apply
-                    g["lr"] = config.lr * 0.1 ** sum(warm["step"] > m for m in milestones)
-        return F.cross_entropy(logits, b[1])
+        return F.cross_entropy(logits, b[1]), batch_error(logits, b[1])  # the warm-up reads it
 
     model.eval()
     with torch.no_grad():
@@ -210,6 +206,7 @@ def one_run(config: Config, seed: int, n: int, residual: bool) -> dict:
         eval_every=config.eval_every,
         probe=lambda step, m: layer_grad_norms(conv_layers(m)),
         probe_every=config.probe_every,
+        on_step=warm,
         desc=f"seed {seed} {'res' if residual else 'plain'}-{6 * n + 2}",
     )
     model.eval()
@@ -220,54 +217,38 @@ def one_run(config: Config, seed: int, n: int, residual: bool) -> dict:
         "train_error": final,
         "test_error": test,
         "curve": [start] + [e for _, e in hist.evals],
-        "warmup_until": warm["until"],  # step the warm-up ended (None: none, or never ended)
+        "warmup_until": warm.ended,  # step the warm-up ended (None: none, or never ended)
         "diverged": f"at step {hist.diverged_step}: {hist.reason}" if hist.diverged else None,
         "probe_steps": [step for step, _ in hist.probes],
         "probes": [norms for _, norms in hist.probes],  # (probes, 6n + 2)
     }
 
 
-def figure6(curves: Mapping[str, list[list[float]]], every: int, steps: int, chance: float):
-    """The paper's Figure 6 layout: plain nets left, residual nets right, a colour per depth
-    (thin: one seed; thick: the mean over seeds)."""
-    with matplotlib.rc_context(figures.RC):
-        fig, axes = figures.new_figure(width=8.0, height=3.2, ncols=2)
-        for ax, kind, title in zip(axes, ("plain", "res"), ("plain nets", "ResNets")):
-            for i, n in enumerate(NS):
-                c = np.asarray(curves[f"{kind}-{6 * n + 2}"], dtype=float)  # (seeds, points)
-                x = np.minimum(np.arange(c.shape[1]) * every, steps)  # evals: every, and the end
-                color = figures.PALETTE[i]
-                for row in c:
-                    ax.plot(x, row, color=color, lw=0.6, alpha=0.35)
-                ax.plot(x, np.nanmean(c, axis=0), color=color, lw=2, label=f"{6 * n + 2}-layer")
-            ax.axhline(chance, color="0.4", ls="--", lw=1, label="chance")
-            ax.set(title=title, xlabel="training step", ylabel="training error (%)", ylim=(0, 100))
-            ax.legend(frameon=False)
-    return fig
-
-
-def degradation(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Result:
-    values, test, curves, warm = ({name: [] for name, _, _ in ARMS} for _ in range(4))
-    heat, probe_steps, notes = {}, [], []
-    for seed in seeds:
-        for name, n, _ in ARMS:
-            out = done[Unit("degradation", name, seed)]
-            values[name].append(out["train_error"])
-            test[name].append(out["test_error"])
-            width = math.ceil(config.steps / config.eval_every) + 1  # start, evals, the end
-            curves[name].append((out["curve"] + [math.nan] * width)[:width])
-            warm[name].append(out.get("warmup_until"))
-            if out["diverged"]:
-                notes.append(f"{name} seed {seed} diverged {out['diverged']}")
-            if seed == seeds[0] and n == DEEP:
-                heat[name] = out["probes"]  # (probes, 6n + 2)
-                probe_steps = out["probe_steps"]
-    values[GAP] = [a - b for a, b in zip(values["plain-56"], values["plain-20"])]
-    values[GAIN] = [a - b for a, b in zip(values["plain-56"], values["res-56"])]
-    for gap in RES_GAPS:
-        values[gap] = [a - b for a, b in zip(values[gap.split(" - ")[0]], values["res-20"])]
-    nets = {6 * n + 2: layers.CifarNet(n, True, widths=config.widths) for n in NS}
-    params = {d: layers.n_params(net) for d, net in nets.items()}
+def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
+    runs = {name: series(done, PART, name, seeds) for name in NETS}
+    values: dict[str, list[float]] = {}
+    for name in arms(config)[CLAIMS[0].id]:  # the nets first, then their differences
+        if name in runs:
+            values[name] = [r["train_error"] for r in runs[name]]
+        else:
+            a, b = DIFFS[name]  # paired by seed; plain arithmetic keeps a NaN a NaN
+            values[name] = [p - q for p, q in zip(values[a], values[b], strict=True)]
+    width = math.ceil(config.steps / config.eval_every) + 1  # start, evals, the end
+    pad = lambda curve: (curve + [math.nan] * width)[:width]  # noqa: E731
+    test = {k: [r["test_error"] for r in rs] for k, rs in runs.items()}
+    curves = {k: [pad(r["curve"]) for r in rs] for k, rs in runs.items()}
+    warm = {k: [r.get("warmup_until") for r in rs] for k, rs in runs.items()}
+    deep = [name for name, n, _ in ARMS if n == DEEP]
+    heat = {k: runs[k][0]["probes"] for k in deep}  # (probes, 6n + 2), seed seeds[0]
+    probe_steps = runs[deep[-1]][0]["probe_steps"]
+    notes = [
+        f"{name} seed {s} diverged {runs[name][i]['diverged']}"
+        for i, s in enumerate(seeds)
+        for name in NETS
+        if runs[name][i]["diverged"]
+    ]
+    with torch.device("meta"):  # parameter counts only: no memory, no random draws
+        params = {6 * n + 2: layers.n_params(CifarNet(n, True, widths=config.widths)) for n in NS}
     notes.append(
         "parameters (plain = residual): " + "; ".join(f"{d}: {p}" for d, p in params.items())
     )
@@ -277,7 +258,7 @@ def degradation(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict])
     )
     notes += [f"{k}: warm-up ended at step {v} (per seed)" for k, v in warm.items() if any(v)]
     result = Result(
-        "he2016resnet.degradation",
+        CLAIMS[0].id,
         values,
         notes=notes,
         extra={
@@ -292,7 +273,7 @@ def degradation(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict])
     )
     result.add_figure(
         "training-error",
-        figure6(curves, config.eval_every, config.steps, 100.0 * (1 - 1 / config.classes)),
+        figure6(curves, DEPTHS, config.eval_every, config.steps, 100.0 * (1 - 1 / config.classes)),
         f"Training error during training (eval mode, on {config.eval_subset} of the training "
         "images), in the layout of the paper's Figure 6: plain nets left, ResNets right; thin "
         "lines one seed, thick lines the mean; dashed: chance.",
@@ -304,17 +285,13 @@ def degradation(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict])
             f"Gradient norm of each weight layer during training (seed {seeds[0]}), "
             "56 layers, plain vs residual.",
         )
-    return result
+    return [result]
 
 
 def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
-    return grid("degradation", [name for name, _, _ in ARMS], seeds)
+    return grid(PART, NETS, seeds)
 
 
 def unit(config: Config, u: Unit) -> dict:
     _, n, residual = next(arm for arm in ARMS if arm[0] == u.arm)
     return one_run(config, u.seed, n, residual)
-
-
-def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
-    return [degradation(config, seeds, done)]

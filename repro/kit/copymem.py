@@ -1,27 +1,29 @@
 """Kit room, the copy-memory experiment that Bai et al. 2018 and Chang et al. 2017 both run.
 
-One loss, one score, one unit (one arm, one seed) and one way to gather the units into a claim:
-every arm of a seed sees the same training stream and the same test set, starts from
-`seed_everything(seed)`, trains for the same budget, and is scored by its test loss relative to
-the memoryless baseline 10 ln 8 / (T + 20) (Bai et al., Section 5) and by its accuracy on the
-recalled positions only (the reference code counts all T + 20 positions).
+One loss, one score, one unit (one arm, one seed, one length T) and one way to gather the units
+into a claim: every arm of a seed sees the same training stream `rng.stream(seed, "train", T)`
+and the same test set `rng.stream(seed, "test", T)`, trains for the same number of steps, and is
+scored by its test loss relative to the memoryless baseline 10 ln 8 / (T + 20) (Bai et al.,
+Section 5) and by its accuracy on the recalled positions only (the reference code counts all
+T + 20 positions).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from repro.claims import Result
-from repro.kit import tasks
+from repro.kit import rng, tasks
 from repro.kit.device import to_device
 from repro.kit.figures import loss_curves
 from repro.kit.layers import n_params
 from repro.kit.train import train
+from repro.kit.units import Unit, series
 
 N_TOKENS = 10  # blank 0, symbols 1..8, delimiter 9 (tasks.copy_memory)
 
@@ -55,13 +57,13 @@ def copy_unit(
     curve_every: int,
     desc: str,
 ) -> dict:
-    """Train one arm for one seed; its test loss / baseline, recall accuracy and curve.
+    """Train one arm for one seed at length T; its test loss / baseline, recall accuracy, curve.
 
-    Every arm of a seed sees the same training stream (`tasks.generator(seed)`) and the same
-    test set; the caller builds `model` right after `seed_everything(seed)`."""
+    Every arm of a seed at this T sees the same training stream and the same test set; a
+    diverged run scores NaN in both judged values."""
     baseline = tasks.copy_memory_baseline(T)
-    test = to_device(tasks.copy_memory(test_size, T, tasks.generator(10**6 + seed)))
-    data = tasks.generator(seed)
+    test = to_device(tasks.copy_memory(test_size, T, rng.stream(seed, "test", T)))
+    data = rng.stream(seed, "train", T)
     hist = train(
         model,
         lambda _: tasks.copy_memory(batch, T, data),
@@ -82,39 +84,43 @@ def copy_unit(
     }
 
 
+def copy_arms(arms: Sequence[str]) -> tuple[str, ...]:
+    """The value names `copy_result` gives these arms: each arm's test loss / baseline, then
+    each arm's recall accuracy `<arm>_acc`."""
+    return (*arms, *(f"{a}_acc" for a in arms))
+
+
 def copy_result(
     claim_id: str,
     arms: Sequence[str],
     seeds: Sequence[int],
-    runs: Callable[[str, int], dict],
+    done: Mapping[Unit, dict],
     *,
+    part: str,
     T: int,
     curve_every: int,
     caption: str,
 ) -> Result:
-    """The claim's Result from every (arm, seed) run of `copy_unit`: values `arm` (test loss /
-    baseline) and `arm_acc` (recall accuracy), curves, parameter counts, the curve figure."""
+    """The claim's Result from the `copy_unit` outputs of `part` at length T, one per (arm,
+    seed): values `copy_arms(arms)`, curves, parameter counts, the curve figure."""
     baseline = tasks.copy_memory_baseline(T)
-    values: dict[str, list[float]] = {k: [] for a in arms for k in (a, f"{a}_acc")}
-    curves: dict[str, list[list[float]]] = {a: [] for a in arms}
-    params, notes = {}, []
-    for seed in seeds:
+    runs = {arm: series(done, part, arm, seeds, T) for arm in arms}
+    values = {arm: [out["value"] for out in runs[arm]] for arm in arms}
+    values |= {f"{arm}_acc": [out["acc"] for out in runs[arm]] for arm in arms}
+    curves = {arm: [out["curve"] for out in runs[arm]] for arm in arms}
+    params = {arm: runs[arm][0]["params"] for arm in arms}
+    notes = [
+        f"T = {T}: baseline 10 ln 8 / (T + 20) = {baseline:.4f}; parameters "
+        + ", ".join(f"{a} {n}" for a, n in params.items())
+    ]
+    for i, seed in enumerate(seeds):
         for arm in arms:
-            out = runs(arm, seed)
-            params[arm] = out["params"]
-            values[arm].append(out["value"])
-            values[f"{arm}_acc"].append(out["acc"])
-            curves[arm].append(out["curve"])
+            out = runs[arm][i]
             notes.append(
                 f"{arm} seed {seed}: test loss {out['loss']:.3g}, recall accuracy {out['acc']:.3f}"
             )
             if out["diverged_step"] is not None:
                 notes.append(f"{arm} seed {seed} diverged at step {out['diverged_step']}")
-    notes.insert(
-        0,
-        f"T = {T}: baseline 10 ln 8 / (T + 20) = {baseline:.4f}; parameters "
-        + ", ".join(f"{a} {n}" for a, n in params.items()),
-    )
     result = Result(claim_id, values, notes=notes, extra={"params": params, "curves": curves})
     result.add_figure(
         "curves",

@@ -114,7 +114,7 @@ def note_batch(batch: Any) -> None:
 def seed_everything(seed: int) -> None:
     """Seed every global generator: Python's `random`, NumPy's legacy one, torch (CPU and CUDA).
 
-    Data should still come from explicit generators (`repro.kit.tasks.generator(seed)`); this
+    Data should still come from named streams (`repro.kit.rng.stream(seed, "train")`); this
     fixes what cannot take one (weight init, dropout masks).
     """
     random.seed(seed)

@@ -54,14 +54,6 @@ def to_svg(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def to_png(fig: Figure, dpi: int = 150) -> bytes:
-    """PNG bytes, for figures too dense for SVG (large heatmaps)."""
-    buf = io.BytesIO()
-    with matplotlib.rc_context(RC):
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    return buf.getvalue()
-
-
 def seed_lines(ax, x, rows, color: str, label: str, *, marker: str = "") -> None:
     """One arm on `ax`: a thin line per seed and a thick line for the mean over seeds (a NaN of a
     diverged seed leaves a gap in its own line and drops out of the mean at that point only).

@@ -36,7 +36,6 @@ __all__ = [
     "History",
     "layer_grad_norms",
     "progress",
-    "timestep_grad_norms",
     "train",
 ]
 
@@ -116,7 +115,7 @@ def _total_norm(params: Sequence[nn.Parameter]) -> torch.Tensor:
 def train(
     model: nn.Module,
     batches: Callable[[int], Any] | Iterable[Any],
-    loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+    loss_fn: Callable[[nn.Module, Any], torch.Tensor | tuple[torch.Tensor, Any]],
     optimizer: torch.optim.Optimizer,
     steps: int,
     clip: float | None = None,
@@ -128,13 +127,15 @@ def train(
     probe_every: int = 0,
     eval_fn: Callable[[nn.Module], Any] | None = None,
     eval_every: int = 0,
+    on_step: Callable[[int, nn.Module, torch.optim.Optimizer, float, Any], None] | None = None,
     desc: str = "train",
     progress: bool | None = None,
 ) -> History:
     """Train `model` for `steps` steps and return its History (never raises on divergence).
 
     - `batches`: a function step -> batch, or an iterable of batches.
-    - `loss_fn(model, batch)`: a scalar loss tensor.
+    - `loss_fn(model, batch)`: a scalar loss tensor, or `(loss, stats)` where `stats` is
+      anything the loss function measured on the batch for `on_step` (not recorded).
     - `clip`: max total gradient norm (clip_grad_norm_, after backward), or None.
     - `diverge_above`: a loss above this counts as divergence (NaN/inf always does), from step
       `diverge_after` on (a warm-up's overshoot is not a divergence).
@@ -143,6 +144,11 @@ def train(
       also at the last step. Its return values are kept in `History.probes`.
     - `eval_fn(model)`: called every `eval_every` steps and at the end (model in eval mode,
       no grad); kept in `History.evals`.
+    - `on_step(step, model, optimizer, loss, stats)`: called once per step that updates the
+      model, after backward, clipping and `probe`, just before `optimizer.step()`, so a learning
+      rate it sets in `optimizer.param_groups` already applies to this step's update (a
+      warm-up rule); `loss` is the batch loss (float), `stats` what `loss_fn` returned beside
+      it (None when it returned the loss alone). A scheduler steps after the update, as usual.
     - `progress`: None = a tqdm bar when stderr is a terminal and REPRO_QUIET is unset.
     """
     to_device(model)  # the optimizer holds the same Parameter objects: moving keeps them
@@ -173,7 +179,7 @@ def train(
             if step == 0:
                 note_batch(batch)
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model, batch)
+            loss, stats = _split(loss_fn(model, batch))
             value = float(loss.detach())
             hist.loss.append(value)
             if not math.isfinite(value):
@@ -199,6 +205,8 @@ def train(
             last = step == steps - 1
             if probe is not None and probe_every and (step % probe_every == 0 or last):
                 hist.probes.append((step, probe(step, model)))
+            if on_step is not None:
+                on_step(step, model, optimizer, value, stats)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
@@ -211,6 +219,11 @@ def train(
         bar.close()
         hist.wall_time_s = time.perf_counter() - start
     return hist
+
+
+def _split(out: torch.Tensor | tuple[torch.Tensor, Any]) -> tuple[torch.Tensor, Any]:
+    """(loss, stats) from what a loss function returned: a loss alone has no stats."""
+    return out if isinstance(out, tuple) else (out, None)
 
 
 def _diverge(hist: History, step: int, reason: str) -> None:
@@ -236,16 +249,3 @@ def layer_grad_norms(layers: Iterable[nn.Module]) -> list[float]:
         grads = [p.grad for p in layer.parameters() if p.grad is not None]
         out.append(float(torch.nn.utils.get_total_norm(grads)) if grads else 0.0)
     return out
-
-
-def timestep_grad_norms(hidden: torch.Tensor, time_dim: int = 1) -> list[float]:
-    """Norm of dL/dh_t for each time step t, from a hidden-state tensor that kept its grad.
-
-    Call `hidden.retain_grad()` in the forward pass; after backward, `hidden.grad` is e.g.
-    (B, T, H) and this returns T norms (over batch and features), the raw material of a
-    gradient-flow heatmap (how much signal reaches each step back in time).
-    """
-    if hidden.grad is None:
-        raise ValueError("hidden.grad is None: call hidden.retain_grad() before backward")
-    g = hidden.grad.detach().movedim(time_dim, 0)  # (T, ...)
-    return g.reshape(g.shape[0], -1).norm(dim=1).tolist()  # (T,)

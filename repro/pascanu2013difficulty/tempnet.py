@@ -1,6 +1,7 @@
-"""Kit room, the recurrent net of Pascanu, Mikolov & Bengio's temporal-order experiment
-(Section 4.1.1): a one-layer simple RNN, R runs stacked along a leading axis so MSGD, MSGD-C and
-MSGD-CR train from the same weights on the same sequences; the paper's three initialisations;
+"""Pascanu et al. 2013: the recurrent net of the temporal-order experiment (Section 4.1.1).
+
+A one-layer simple RNN, R runs stacked along a leading axis so MSGD, MSGD-C and MSGD-CR train
+from the same weights on the same sequences; the paper's three initialisations;
 back-propagation through time by hand (eq. 3-5; tested against autograd), which returns the
 dE/dh_k the regulariser needs; Omega (eq. 10); and the error rate.
 
@@ -14,7 +15,7 @@ from collections.abc import Mapping
 import torch
 import torch.nn.functional as F
 
-from repro.kit import tasks
+from repro.pascanu2013difficulty.tasks import TEMPORAL_ORDER_CLASSES, TEMPORAL_ORDER_SYMBOLS
 
 
 def to_init(init: str, hidden: int, gen: torch.Generator) -> dict[str, torch.Tensor]:
@@ -22,7 +23,7 @@ def to_init(init: str, hidden: int, gen: torch.Generator) -> dict[str, torch.Ten
     W_out ~ N(0, 0.01), W_rec sparse (15 non-zero incoming weights per unit) at spectral
     radius 0.95; b = b_out = 0. 0.01 and 0.1 are standard deviations (the authors' code draws
     normal(scale=.01)). Row convention h_t = f(h_{t-1} W_hh + u_t W_in + b), as in that code."""
-    n_in, n_out = tasks.TEMPORAL_ORDER_SYMBOLS, len(tasks.TEMPORAL_ORDER_CLASSES)
+    n_in, n_out = TEMPORAL_ORDER_SYMBOLS, len(TEMPORAL_ORDER_CLASSES)
     std = 0.1 if init == "basic-tanh" else 0.01
     W_in = torch.randn(n_in, hidden, generator=gen) * std  # (6, H)
     W_hh = torch.randn(hidden, hidden, generator=gen) * std  # (H, H): W_hh[i, j] is i -> j
@@ -31,8 +32,8 @@ def to_init(init: str, hidden: int, gen: torch.Generator) -> dict[str, torch.Ten
         W_hh = W_hh * keep
         W_hh = W_hh * 0.95 / torch.linalg.eigvals(W_hh).abs().max()
     W_out = torch.randn(hidden, n_out, generator=gen) * std  # (H, 4)
-    return {"W_in": W_in, "W_hh": W_hh, "b": torch.zeros(hidden), "W_out": W_out,
-            "b_out": torch.zeros(n_out)}  # fmt: skip
+    zeros = torch.zeros(hidden), torch.zeros(n_out)
+    return {"W_in": W_in, "W_hh": W_hh, "b": zeros[0], "W_out": W_out, "b_out": zeros[1]}
 
 
 def to_forward(P: Mapping[str, torch.Tensor], x: torch.Tensor, init: str):

@@ -25,19 +25,18 @@ import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib import colors
-from matplotlib.figure import Figure
 from torch import nn
 
 from repro.claims import Claim, Registration, Result, above, below
-from repro.kit import figures, layers, tasks
+from repro.kit import layers, rng
 from repro.kit.device import to_device
 from repro.kit.train import train
-from repro.kit.units import Budget, Unit, grid
+from repro.kit.units import Unit, grid, series
+from repro.vaswani2017attention.figures import accuracy_figure, heatmaps
+from repro.vaswani2017attention.model import AttentionReader, LSTMReader, entropy, retrieval
 
 ATTN = ("softmax", "sharp", "sparsemax", "entropy")  # the attention arms
 ARMS = ("lstm", *ATTN)
@@ -90,7 +89,7 @@ CLAIMS = [
                     for a in arms
                     for k in ("mass", "accuracy")
                 ],
-            ),  # fmt: skip
+            ),
         )
         for slug, what, arms in RESHAPED
     ],
@@ -103,16 +102,16 @@ REGISTRATION = Registration(
     "Seed 0 (100-1500 steps): the LSTM stayed at chance at T = 16 with forget bias 0, so bias 1; "
     "600 steps from the budget. Seeds 0-2 at T = 16-256, then T = 512 added as the budget "
     "allowed (seed 3), seeds 3-4 at T = 16-512; quick scale (T = 8, 64; 300 steps) on 0-1.",
+    quick=(0, 1),
 )
 
-BUDGET = Budget(cpu_s=400, memory_mb=600, measured="full run, seeds 200-204, 2 cores: 390 CPU s")
+MEMORY_MB = 700.0  # one worker's peak at full scale: 677 MB (the committed run's provenance)
 
 
 @dataclass(frozen=True)
 class Config:
-    seeds: int = 5  # quick and paper scale; full scale confirms on REGISTRATION
     lengths: tuple[int, ...] = (16, 64, 256, 512)  # T; the claims are judged at the longest;
-    # 512 added after seeds 0-2 (16-256) and a seed-3 timing showed the budget affords it
+    # 512: the longest the full run's budget affords (timed on seed 3, REGISTRATION.note)
     symbols: int = 8  # K: chance is 1/8
     early: float = 0.25  # the answer sits in the first quarter: >= 3T/4 steps from the query
     d_model: int = 32  # paper: 512; a small reader on a CPU budget
@@ -131,88 +130,40 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(seeds=2, lengths=(8, 64), steps=300, n_test=256)
+        return cls(lengths=(8, 64), steps=300, n_test=256)
 
     @classmethod
     def paper(cls) -> Config:  # the paper's d_model 512 and 100k steps (LSTM 256: same size)
         return cls(lengths=(16, 64, 256, 1024, 4096), d_model=512, lstm_hidden=256, steps=100_000)
 
 
-def retrieval(batch: int, T: int, gen: torch.Generator, symbols: int = 8, early: float = 0.25):
-    """tokens (B, T) in 0..K-1, the query token K last; marker bits (B, T), a 1 at the answer
-    position pos (B,) in [0, early T); the target (B,), the symbol at pos."""
-    tokens = torch.randint(0, symbols, (batch, T), generator=gen)  # (B, T)
-    tokens[:, -1] = symbols  # the query token
-    pos = torch.randint(0, max(1, int(early * T)), (batch,), generator=gen)  # (B,)
-    marks = torch.zeros(batch, T, dtype=torch.long)  # (B, T)
-    marks[torch.arange(batch), pos] = 1
-    return tokens, marks, pos, tokens[torch.arange(batch), pos]
+PATH = ("softmax - lstm", "lstm drop", "softmax drop")  # paired differences, per seed
+METRICS = ("accuracy", "mass")
 
 
-def sinusoid(T: int, d: int) -> torch.Tensor:
-    """Section 3.5: PE(t, 2i) = sin(t / 10000^(2i/d)), PE(t, 2i+1) = cos(...)."""
-    t = torch.arange(T, dtype=torch.float32)[:, None]  # (T, 1)
-    freq = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float32) / d)  # (d/2,)
-    return torch.stack([torch.sin(t * freq), torch.cos(t * freq)], -1).reshape(T, d)  # (T, d)
-
-
-def sparsemax(z: torch.Tensor) -> torch.Tensor:
-    """Euclidean projection of z (..., T) onto the simplex: max(z - tau, 0), exact zeros."""
-    zs, _ = torch.sort(z, dim=-1, descending=True)  # (..., T)
-    k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)  # (T,)
-    cum = zs.cumsum(-1)  # (..., T)
-    support = (1 + k * zs > cum).sum(-1, keepdim=True)  # (..., 1): the support size
-    tau = (cum.gather(-1, support - 1) - 1) / support.to(z.dtype)  # (..., 1)
-    return torch.clamp(z - tau, min=0.0)
-
-
-class AttentionReader(nn.Module):
-    """Token + marker embeddings + sinusoids; the last position queries all T (eq. 1)."""
-
-    def __init__(self, symbols: int, d: int, arm: str = "softmax", temperature: float = 1.0):
-        super().__init__()
-        self.tok, self.mark = nn.Embedding(symbols + 1, d), nn.Embedding(2, d)
-        self.q, self.k, self.v = (nn.Linear(d, d) for _ in range(3))
-        self.out = nn.Linear(d, symbols)
-        self.arm, self.tau, self.d = arm, temperature if arm == "sharp" else 1.0, d
-
-    def forward(self, tokens: torch.Tensor, marks: torch.Tensor):
-        T = tokens.shape[1]
-        x = self.tok(tokens) + self.mark(marks) + sinusoid(T, self.d).to(tokens.device)  # (B,T,d)
-        q = self.q(x[:, -1])  # (B, d)
-        logits = torch.einsum("btd,bd->bt", self.k(x), q) / math.sqrt(self.d)  # (B, T)
-        norm = sparsemax if self.arm == "sparsemax" else lambda z: torch.softmax(z / self.tau, -1)
-        w = norm(logits)  # (B, T)
-        return self.out(torch.einsum("bt,btd->bd", w, self.v(x))), w  # (B, K), (B, T)
-
-
-class LSTMReader(nn.Module):
-    """The same embeddings (no positions: the recurrence has the order), the last state read."""
-
-    def __init__(self, symbols: int, d: int, hidden: int, forget_bias: float = 1.0):
-        super().__init__()
-        self.tok, self.mark = nn.Embedding(symbols + 1, d), nn.Embedding(2, d)
-        self.lstm, self.out = nn.LSTM(d, hidden, batch_first=True), nn.Linear(hidden, symbols)
-        f = slice(hidden, 2 * hidden)  # the forget gate (gates i, f, g, o): a remembering start
-        self.lstm.bias_hh_l0.data[f], self.lstm.bias_ih_l0.data[f] = forget_bias, 0.0
-
-    def forward(self, tokens: torch.Tensor, marks: torch.Tensor):
-        h, _ = self.lstm(self.tok(tokens) + self.mark(marks))  # (B, T, H)
-        return self.out(h[:, -1]), None  # (B, K)
-
-
-def entropy(w: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of -sum_t w_t ln w_t (0 ln 0 = 0), w (B, T)."""
-    return -(w * torch.log(w.clamp_min(1e-12))).sum(-1).mean()
+def arms(config: Config) -> dict[str, tuple[str, ...]]:
+    """path-length: the two readers at the shortest and longest T, then the paired differences;
+    each reshaping claim: softmax and its arms at the longest T, then each arm - softmax."""
+    lo, hi = config.lengths[0], config.lengths[-1]
+    out = {CLAIMS[0].id: (*(f"{a} T={T}" for a in ("lstm", "softmax") for T in (lo, hi)), *PATH)}
+    for slug, _, variants in RESHAPED:
+        names = [f"softmax {k}" for k in METRICS]
+        for a in variants:
+            names += [f"{a} {k}" for k in METRICS] + [f"{a} - softmax {k}" for k in METRICS[::-1]]
+        out[f"vaswani2017attention.{slug}"] = tuple(names)
+    return out
 
 
 def one_run(config: Config, arm: str, T: int, seed: int) -> dict:
     """One arm at one T on one seed; the arms of a (seed, T) share data and test set (paired)."""
-    torch.manual_seed(seed)
     c = config
-    model = (LSTMReader(c.symbols, c.d_model, c.lstm_hidden, c.forget_bias) if arm == "lstm"
-             else AttentionReader(c.symbols, c.d_model, arm, c.temperature))  # fmt: skip
-    stream = tasks.generator(10_000 * seed + T)  # test: 10_000 seed + 5_000 + T (T < 5_000)
+    with rng.scope(seed, "init"):
+        model = (
+            LSTMReader(c.symbols, c.d_model, c.lstm_hidden, c.forget_bias)
+            if arm == "lstm"
+            else AttentionReader(c.symbols, c.d_model, arm, c.temperature)
+        )
+    stream = rng.stream(seed, "train", T)
 
     def loss_fn(m: nn.Module, b) -> torch.Tensor:  # cross-entropy (+ lambda H(w): the entropy arm)
         logits, w = m(b[0], b[1])  # (B, K), (B, T)
@@ -222,8 +173,8 @@ def one_run(config: Config, arm: str, T: int, seed: int) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     data = lambda _: retrieval(config.batch, T, stream, config.symbols, config.early)  # noqa: E731
     hist = train(model, data, loss_fn, opt, config.steps, config.clip, desc=f"{arm} T={T} {seed}")
-    tokens, marks, pos, y = to_device(retrieval(config.n_test, T, tasks.generator(
-        10_000 * seed + 5_000 + T), config.symbols, config.early))  # fmt: skip
+    test = retrieval(config.n_test, T, rng.stream(seed, "test", T), config.symbols, config.early)
+    tokens, marks, pos, y = to_device(test)
     model.eval()
     with torch.no_grad():
         logits, w = model(tokens, marks)  # (N, K), (N, T)
@@ -237,84 +188,68 @@ def one_run(config: Config, arm: str, T: int, seed: int) -> dict:
     return out
 
 
-def accuracy_figure(acc: Mapping, mass: Mapping, lengths: Sequence[int], chance: float):
-    """Accuracy (all arms), mass on the answer (attention) against T: thin one seed, thick mean."""
-    with matplotlib.rc_context(figures.RC):
-        fig, axes = figures.new_figure(width=8.0, height=3.2, ncols=2)
-        x = np.log2(lengths)  # T on a log scale
-        for ax, data, label in zip(axes, (acc, mass), ("test accuracy", "weight on the answer")):
-            for arm, c in data.items():
-                i, c = ARMS.index(arm), np.asarray(c, dtype=float)  # (len(lengths), seeds)
-                for row in c.T:
-                    ax.plot(x, row, color=figures.PALETTE[i], lw=0.6, alpha=0.35)
-                ax.plot(x, np.nanmean(c, 1), "o-", color=figures.PALETTE[i], lw=2, label=arm)
-            ax.set(xticks=x, xticklabels=lengths, xlabel="T (log)", ylabel=label, ylim=(0, 1.02))
-        axes[0].axhline(chance, color="0.4", ls="--", lw=1, label="chance")
-        axes[0].legend(frameon=False)
-    return fig
-
-
-def heatmaps(heat: Mapping[str, list], answers: Mapping[str, list]):
-    """Attention weights (rows: test examples, columns: positions, log colours), answers ringed."""
-    norm = colors.LogNorm(vmin=1e-4, vmax=1.0)
-    with matplotlib.rc_context(figures.RC):
-        fig = Figure(figsize=(9.0, 1.2 + 0.9 * len(heat)), layout="constrained")
-        axes = fig.subplots(len(heat), 1, squeeze=False)[:, 0]
-        for ax, (arm, w) in zip(axes, heat.items()):
-            a = np.maximum(np.asarray(w, dtype=float), 1e-4)  # (rows, T)
-            image = ax.imshow(a, aspect="auto", cmap="viridis", norm=norm, interpolation="nearest")
-            ax.plot(answers[arm], range(len(a)), "o", mfc="none", mec="red", ms=6, mew=1.2)
-            ax.set(ylabel=arm, yticks=[])
-        axes[-1].set_xlabel("position (red ring: the answer)")
-        fig.colorbar(image, ax=list(axes), label="attention weight (log)")
-    return fig
-
-
 def combine(config: Config, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:
     Ts, lo, hi = config.lengths, config.lengths[0], config.lengths[-1]
-    _diff = lambda x, y: [a - b for a, b in zip(x, y, strict=True)]  # noqa: E731 (paired)
-    out = {(a, T): [done[Unit("retrieval", f"{a}-T{T}", s)] for s in seeds]
-           for a in ARMS for T in Ts}  # fmt: skip
-    per_T = {k: {a: [[o[k] for o in out[a, T]] for T in Ts] for a in (ARMS if k == "accuracy"
-             else ATTN)} for k in ("accuracy", "mass", "entropy")}  # fmt: skip
-    acc, mass = per_T["accuracy"], per_T["mass"]  # arm -> (len(Ts), seeds)
-    at = {f"{a} accuracy": acc[a][-1] for a in ARMS} | {f"{a} mass": mass[a][-1] for a in ATTN}
-    v1 = {f"lstm T={lo}": acc["lstm"][0], f"lstm T={hi}": acc["lstm"][-1],
-          f"softmax T={lo}": acc["softmax"][0], f"softmax T={hi}": acc["softmax"][-1],
-          "softmax - lstm": _diff(acc["softmax"][-1], acc["lstm"][-1]),
-          "lstm drop": _diff(acc["lstm"][0], acc["lstm"][-1]),
-          "softmax drop": _diff(acc["softmax"][0], acc["softmax"][-1])}  # fmt: skip
+    out = {(a, T): series(done, "retrieval", a, seeds, T) for a in ARMS for T in Ts}
+    per_T = {  # metric -> arm -> (len(Ts), seeds)
+        k: {a: [[o[k] for o in out[a, T]] for T in Ts] for a in (ARMS if k == "accuracy" else ATTN)}
+        for k in ("accuracy", "mass", "entropy")
+    }
+    acc, mass = per_T["accuracy"], per_T["mass"]
+    values = {f"{a} {k}": per_T[k][a][-1] for k in METRICS for a in per_T[k]}  # at the longest T
+    values |= {f"{a} T={T}": acc[a][Ts.index(T)] for a in ("lstm", "softmax") for T in (lo, hi)}
+    diff = lambda x, y: [a - b for a, b in zip(values[x], values[y], strict=True)]  # noqa: E731
+    values |= {
+        "softmax - lstm": diff("softmax accuracy", "lstm accuracy"),
+        "lstm drop": diff(f"lstm T={lo}", f"lstm T={hi}"),
+        "softmax drop": diff(f"softmax T={lo}", f"softmax T={hi}"),
+    }
+    values |= {
+        f"{a} - softmax {k}": diff(f"{a} {k}", f"softmax {k}") for a in ATTN for k in METRICS
+    }
+    declared = arms(config)
+    pick = lambda cid: {name: values[name] for name in declared[cid]}  # noqa: E731
     params = {a: out[a, hi][0]["params"] for a in ARMS}
-    means = [f"{k} means at T = {Ts}: " + "; ".join(f"{a} " + ", ".join(f"{np.mean(x):.3f}"
-             for x in xs) for a, xs in per_T[k].items()) for k in ("accuracy", "mass")]  # fmt: skip
-    notes = [f"parameters: {params}", *means] + [f"{a} T={T} seed {s} diverged: {o['diverged']}"
-             for (a, T), rs in out.items() for s, o in zip(seeds, rs) if o["diverged"]]  # fmt: skip
-    r1 = Result("vaswani2017attention.path-length", v1, notes=notes,
-                extra=per_T | {"lengths": list(Ts), "params": params})  # fmt: skip
-    fig = accuracy_figure(acc, mass, Ts, 1 / config.symbols)
-    r1.add_figure("accuracy-vs-length", fig, "Test accuracy (left, every arm) and attention "
-                  "weight on the answer position (right) against T: thin lines one seed, thick "
-                  "the mean; dashed: chance 1/K.")  # fmt: skip
+    means = [
+        f"{k} means at T = {Ts}: "
+        + "; ".join(
+            f"{a} " + ", ".join(f"{np.mean(x):.3f}" for x in xs) for a, xs in per_T[k].items()
+        )
+        for k in METRICS
+    ]
+    notes = [f"parameters: {params}", *means] + [
+        f"{a} T={T} seed {s} diverged: {o['diverged']}"
+        for (a, T), rs in out.items()
+        for s, o in zip(seeds, rs)
+        if o["diverged"]
+    ]
+    r1 = Result(
+        CLAIMS[0].id,
+        pick(CLAIMS[0].id),
+        notes=notes,
+        extra=per_T | {"lengths": list(Ts), "params": params},
+    )
+    fig = accuracy_figure(acc, mass, Ts, 1 / config.symbols, ARMS)
+    r1.add_figure(
+        "accuracy-vs-length",
+        fig,
+        "Test accuracy (left, every arm) and attention "
+        "weight on the answer position (right) against T: thin lines one seed, thick "
+        "the mean; dashed: chance 1/K.",
+    )
     heat, answers = ({a: out[a, hi][0][k] for a in ATTN} for k in ("heat", "answer"))  # seeds[0]
     caption = f"Attention weights at T = {hi}, seed {seeds[0]}, test rows; red ring: the answer"
     results = [r1]
-    for slug, _, arms in RESHAPED:
-        v = {k: at[k] for k in ("softmax accuracy", "softmax mass")}
-        for a in arms:
-            v |= {f"{a} accuracy": at[f"{a} accuracy"], f"{a} mass": at[f"{a} mass"]}
-            v |= {f"{a} - softmax {k}": _diff(at[f"{a} {k}"], at[f"softmax {k}"])
-                  for k in ("mass", "accuracy")}  # fmt: skip
-        r = Result(f"vaswani2017attention.{slug}", v, notes=means,
-                   extra={"heat": heat, "answers": answers})  # fmt: skip
+    for claim in CLAIMS[1:]:
+        r = Result(claim.id, pick(claim.id), notes=means, extra={"heat": heat, "answers": answers})
         r.add_figure("attention-heatmaps", heatmaps(heat, answers), caption)
         results.append(r)
     return results
 
 
 def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
-    return grid("retrieval", [f"{a}-T{T}" for T in config.lengths for a in ARMS], seeds)
+    return grid("retrieval", ARMS, seeds, Ts=config.lengths)
 
 
 def unit(config: Config, u: Unit) -> dict:
-    arm, T = u.arm.rsplit("-T", 1)
-    return one_run(config, arm, int(T), u.seed)
+    return one_run(config, u.arm, u.T, u.seed)
