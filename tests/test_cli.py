@@ -177,3 +177,43 @@ def test_the_build_makes_the_same_result_checks_as_repro_check(project, capsys, 
     assert build.returncode == 0, build.stdout + build.stderr
     page = (tmp_path / "site2" / "papers" / KEY / "index.html").read_text()
     assert "sn-badge--reproduced" in page and "other-results/" in page
+
+
+def test_a_committed_run_keeps_the_quick_scale_beside_it(project, capsys):
+    """The full run that is committed also runs quick scale and keeps each part's seeds inside
+    its band (scales.json, for that result's hash); the claim's state reads the trend."""
+    from repro.run import scales
+    from repro.run.states import states
+
+    assert cli(project, "run", KEY) == 0
+    results = project / "docs" / "results"
+    beside = scales.load(results, KEY)
+    record = load_record(results, KEY)
+    assert beside is not None and beside["for"] == record.hash
+    quick = beside["quick"]["fake2020paper.works"]
+    assert [p["part"] for p in quick["parts"]] == ["good < 1", "bad diverged > 0.5"]
+    assert all(p["seeds"] == 2 for p in quick["parts"])  # the registration's quick seeds
+    works = next(s for s in states(project) if s.claim.id == "fake2020paper.works")
+    assert works.trend() == "It holds at quick scale too."
+    capsys.readouterr()
+    assert cli(project, "run", KEY) == 0  # up to date: nothing runs again
+    assert "quick scale beside" not in capsys.readouterr().err
+
+
+def test_the_trend_names_the_deciding_part_and_its_direction():
+    from repro.claims import Claim, Result, below
+    from repro.run.scales import trend
+
+    claim = Claim("x2020y.c", "s", "p", "w", "m", below("tcn", 0.05, seeds=0.8))
+    full = Result(claim.id, {"tcn": [0.01, 0.02, 0.3, 0.4, 0.5]})
+    full.finish(claim)  # 2 of 5 inside: not reproduced
+    quick = {
+        "verdict": "not reproduced",
+        "parts": [{"part": "tcn < 0.05", "inside": 0, "seeds": 2}],
+    }
+    assert trend(claim, full, quick) == (
+        "'tcn < 0.05': 0 of 2 seeds at quick scale, 2 of 5 at full scale: the gap narrows as "
+        "the budget grows."
+    )
+    quick["parts"][0]["inside"] = 2
+    assert trend(claim, full, quick).endswith("the gap widens as the budget grows.")

@@ -4,7 +4,8 @@ No torch, no matplotlib, and no import from any other room of repro/: everything
 this. Paper cards import what they need from here (`from repro.claims import Claim, below`).
 """
 
-from repro.claims.criteria import AllOf, Band, Criterion, above, below, between, within
+from repro.claims.bands import above, below, between, within
+from repro.claims.criteria import AllOf, Band, Criterion
 from repro.claims.model import CLAIM_ID_RE, KINDS, SCHEMA, Claim, Record, Result
 from repro.claims.registration import Registration, audit_seeds, revisions, stamp
 from repro.claims.stats import (

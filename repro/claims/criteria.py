@@ -155,31 +155,46 @@ class Band(Criterion):
         out = [float(x) for x in xs]
         return out if exact else [x if math.isfinite(x) else math.nan for x in out]
 
+    def compared(
+        self, values: Mapping[str, Sequence[float]], exact: bool = False
+    ) -> tuple[list[float], float | None, float | None] | str:
+        """What this part compares, one value per seed (the arm, or its paired difference with
+        the other arm), and the band it must fall in; a string saying why it cannot."""
+        for a in self.arms():
+            if a not in values or len(values[a]) == 0:
+                return f"arm '{a}' has no values"
+        xs = self._clean(values[self.arm], exact)
+        ref = self._ref()
+        if ref is None:
+            return xs, self.lo, self.hi  # type: ignore[return-value]
+        ys = self._clean(values[ref], exact)
+        if len(ys) != len(xs):
+            return (
+                f"arms '{self.arm}' and '{ref}' have different seed counts ({len(xs)} vs {len(ys)})"
+            )
+        xs = [x - self.factor * y for x, y in zip(xs, ys)]  # NaN on either side: NaN
+        return xs, *((0.0, None) if isinstance(self.lo, str) else (None, 0.0))
+
+    def share(self, values: Mapping[str, Sequence[float]]) -> tuple[int, int]:
+        """(seeds inside the band, seeds): how far the part is from holding, at any scale."""
+        got = self.compared(values)
+        if isinstance(got, str):
+            return 0, 0
+        xs, lo, hi = got
+        return sum(_inside(x, lo, hi) for x in xs), len(xs)
+
     def evaluate(
         self,
         values: Mapping[str, Sequence[float]],
         domains: Domains | None = None,
         exact: bool = False,
     ) -> Evaluation:
-        for a in self.arms():
-            if a not in values or len(values[a]) == 0:
-                return Evaluation(Verdict.FAILED, f"{self.describe()}: arm '{a}' has no values")
-        xs = self._clean(values[self.arm], exact)
-        ref = self._ref()
-        lo, hi = self.lo, self.hi
-        if ref is not None:
-            ys = self._clean(values[ref], exact)
-            if len(ys) != len(xs):
-                return Evaluation(
-                    Verdict.FAILED,
-                    f"{self.describe()}: arms '{self.arm}' and '{ref}' have different seed "
-                    f"counts ({len(xs)} vs {len(ys)})",
-                )
-            xs = [x - self.factor * y for x, y in zip(xs, ys)]  # NaN on either side: NaN
-            lo, hi = (0.0, None) if isinstance(lo, str) else (None, 0.0)
-            domain = "real"  # a paired difference
-        else:
-            domain = (domains or {}).get(self.arm, "real")
+        got = self.compared(values, exact)
+        if isinstance(got, str):
+            return Evaluation(Verdict.FAILED, f"{self.describe()}: {got}")
+        xs, lo, hi = got
+        paired = self._ref() is not None
+        domain = "real" if paired else (domains or {}).get(self.arm, "real")
         n = len(xs)
         inside = [_inside(x, lo, hi) for x in xs]
         head = self.describe()
@@ -240,58 +255,3 @@ def _inside(x: float, lo: float | None, hi: float | None) -> bool:
     if math.isnan(x):
         return False
     return (lo is None or x > lo) and (hi is None or x < hi)
-
-
-def below(
-    arm: str,
-    ref: float | str,
-    *,
-    factor: float = 1.0,
-    seeds: float | None = None,
-    min_seeds: int = 1,
-    label: str = "",
-) -> Band:
-    """`arm` < ref (a number, or `factor` × another arm paired by seed)."""
-    return Band(arm, None, ref, factor, seeds, min_seeds, label)
-
-
-def above(
-    arm: str,
-    ref: float | str,
-    *,
-    factor: float = 1.0,
-    seeds: float | None = None,
-    min_seeds: int = 1,
-    label: str = "",
-) -> Band:
-    """`arm` > ref (a number, or `factor` × another arm paired by seed)."""
-    return Band(arm, ref, None, factor, seeds, min_seeds, label)
-
-
-def between(
-    arm: str,
-    lo: float,
-    hi: float,
-    *,
-    seeds: float | None = None,
-    min_seeds: int = 1,
-    label: str = "",
-) -> Band:
-    """lo < `arm` < hi."""
-    if not lo < hi:
-        raise ValueError(f"empty band [{lo}, {hi}]")
-    return Band(arm, lo, hi, 1.0, seeds, min_seeds, label)
-
-
-def within(
-    arm: str,
-    target: float,
-    tol: float,
-    *,
-    seeds: float | None = None,
-    min_seeds: int = 1,
-    label: str = "",
-) -> Band:
-    """|`arm` - target| < tol."""
-    text = f"{fmt(target, 6)} ± {fmt(tol)}" + (f", {label}" if label else "")
-    return between(arm, target - tol, target + tol, seeds=seeds, min_seeds=min_seeds, label=text)

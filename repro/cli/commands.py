@@ -19,7 +19,7 @@ from repro.cli.stop import exit_code, stop_signals, stopped_by
 from repro.cli.summary import print_summary
 from repro.cli.summary import rel_path as _rel
 from repro.kit.device import choose as choose_device
-from repro.run import costs
+from repro.run import costs, scales
 from repro.run.audit import audit_paper
 from repro.run.config import parse_overrides
 from repro.run.discover import ROOT, Paper, committed_dir, discover, find
@@ -177,6 +177,9 @@ def _run(root: Path, args: argparse.Namespace) -> int:
                     )
                 )
                 current = None
+        for out in done:  # the committed full runs: the same claims at quick scale beside them
+            if out.status in ("ran", "cached") and out.results_dir == committed_dir(out.paper.root):
+                _quick_beside(out, args, log)
     except KeyboardInterrupt as exc:
         print(f"\nstopped by {stopped_by(exc)}; no worker is left running", file=sys.stderr)
         if current is not None:
@@ -198,6 +201,19 @@ def _run(root: Path, args: argparse.Namespace) -> int:
         return exit_code(exc)
     print_summary(done, root)
     return 1 if any(o.status == "failed" for o in done) else 0
+
+
+def _quick_beside(out: Outcome, args: argparse.Namespace, log) -> None:
+    """Run the paper at quick scale (into scratch/) and keep its parts beside the full result
+    (repro.run.scales), unless what is stored already goes with this full result."""
+    paper, results = out.paper, committed_dir(out.paper.root)
+    stored = scales.load(results, paper.key)
+    if out.record is None or (stored and stored.get("for") == out.record.hash):
+        return
+    quick = run_paper(paper, scale="quick", log=log, device=args.device, jobs=1)
+    if quick.record is not None:
+        path = scales.write(results, paper.claims, out.record, quick.record)
+        log(f"{paper.key}: quick scale beside the full run: {_rel(path, paper.root)}")
 
 
 def cmd_audit(root: Path, args: argparse.Namespace) -> int:

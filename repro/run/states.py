@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from repro.claims import Claim, Record, Result, ResultError, load_audit, load_record
+from repro.run import scales
 from repro.run.discover import PAPER_SCALE, Paper, committed_dir, discover
 from repro.run.provenance import stale_reason
 
@@ -28,6 +29,13 @@ class ClaimState:
     audit_stale: str | None = None  # why the replication no longer matches the code/config
     paper_scale: Result | None = None  # the paper's sizes on a GPU (docs/results/paper-scale/)
     paper_scale_record: Record | None = None
+    quick: dict | None = None  # the claim at quick scale beside this result (repro.run.scales)
+
+    def trend(self) -> str:
+        """How the deciding part moved from quick to full scale, in a sentence ("" if unknown)."""
+        if self.result is None or self.claim.is_check or self.stale:
+            return ""
+        return scales.trend(self.claim, self.result, self.quick)
 
     @property
     def specified(self) -> bool:
@@ -88,6 +96,12 @@ def paper_states(paper: Paper, results: Path) -> list[ClaimState]:
     except ResultError as exc:
         big, error = None, error or str(exc)
     stale = stale_reason(paper, record) if record is not None else None
+    beside = scales.load(results, paper.key)
+    quick = (
+        (beside or {}).get("quick", {})
+        if record and beside and beside.get("for") == record.hash
+        else {}
+    )
     audit_stale = stale_reason(paper, audit) if audit is not None else None
     return [
         ClaimState(
@@ -102,6 +116,7 @@ def paper_states(paper: Paper, results: Path) -> list[ClaimState]:
             audit_stale,
             big.results.get(c.id) if big else None,
             big,
+            quick.get(c.id),
         )
         for c in paper.claims
     ]
