@@ -38,6 +38,7 @@ TOL = 1e-5  # 100 float32 ulps of 1: a correct float32 result is far inside, NaN
 CLAIMS = [
     Claim(
         id="goodfellow2016deep.softmax-overflow",
+        title="Naive softmax overflows to NaN past ln(FLT_MAX)",
         kind="check",
         domains={"shifted softmax error": "nonnegative", "shifted logsumexp error": "nonnegative"},
         statement=(
@@ -59,6 +60,7 @@ CLAIMS = [
     ),
     Claim(
         id="goodfellow2016deep.softmax-underflow",
+        title="Naive softmax underflows to 0/0 for very negative logits",
         kind="check",
         domains={"shifted softmax error": "nonnegative"},
         statement=(

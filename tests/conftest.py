@@ -80,7 +80,16 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-ZENSICAL_IGNORE = (".nox", ".git", "site", "test-artifacts", "scratch", ".cache", "__pycache__")
+ZENSICAL_IGNORE = (
+    ".nox",
+    ".venv",
+    ".git",
+    "site",
+    "test-artifacts",
+    "scratch",
+    ".cache",
+    "__pycache__",
+)
 
 
 @pytest.fixture(scope="session")

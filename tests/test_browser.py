@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import ARTIFACTS, SITE_PORT
+from conftest import ARTIFACTS, CORE, SITE_PORT
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
@@ -55,28 +55,59 @@ def base_url(built_site: Path):
 
 
 @pytest.fixture(scope="module")
-def browser_page(base_url: str):
-    """A page whose every request is checked: anything not on 127.0.0.1 is recorded and aborted."""
-    outside: list[str] = []
+def browser(base_url: str):
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
 
-        def guard(route):
-            host = urlparse(route.request.url).hostname
-            if host in ("127.0.0.1",) or route.request.url.startswith(("data:", "blob:")):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
 
-        context.route("**/*", guard)
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.outside, page.js_errors = outside, errors
-        yield page
-        browser.close()
+def _offline(context, outside: list[str]) -> None:
+    """Anything not on 127.0.0.1 is recorded and aborted."""
+
+    def guard(route):
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1",) or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+
+
+@pytest.fixture(scope="module")
+def browser_page(browser):
+    """A desktop page whose every request is checked (`page.outside`), and its script errors."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    outside: list[str] = []
+    _offline(context, outside)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.outside, page.js_errors = outside, errors
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def phone_page(browser):
+    """A phone (390 x 844, touch), offline like `browser_page`."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    )
+    outside: list[str] = []
+    _offline(context, outside)
+    page = context.new_page()
+    page.outside = outside
+    yield page
+    context.close()
+
+
+PHONE = 390
+# The page's width in CSS pixels: wider than the screen means a reader must pan (or, with
+# Material's overflow-x: hidden, cannot reach what is cut off).
+PAGE_WIDTH = "document.documentElement.scrollWidth"
 
 
 def shot(page, name: str) -> None:
@@ -210,6 +241,48 @@ def test_the_same_page_under_zensical(zensical_site, browser_page):
         shot(browser_page, "zensical-claim-block")
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("path", ["", *(f"papers/{key}/" for key in CORE)])
+def test_no_page_is_wider_than_a_phone(phone_page, base_url, path):
+    """Home (with the claims board), and every core paper page with its claim blocks, at 390 px:
+    tables scroll in their own box, math in its own, the board is a stacked list."""
+    phone_page.goto(base_url + path)
+    phone_page.wait_for_timeout(300)  # MathJax typesets after load
+    width = phone_page.evaluate(PAGE_WIDTH)
+    shot(phone_page, f"phone-{path.strip('/').replace('/', '-') or 'home'}")
+    assert width <= PHONE, f"{path or 'home'} is {width} px wide on a {PHONE} px screen"
+
+
+def test_the_board_is_a_stacked_list_on_a_phone(phone_page, base_url):
+    phone_page.goto(base_url)
+    row = phone_page.locator(".sn-board tbody tr").first
+    row.scroll_into_view_if_needed()
+    assert phone_page.locator(".sn-board thead").is_hidden()
+    box = row.bounding_box()
+    assert box is not None and box["width"] <= PHONE
+    assert "Ours" in row.evaluate("r => getComputedStyle(r.cells[5], '::before').content")
+
+
+@pytest.mark.parametrize("key", CORE)
+def test_every_closed_block_says_what_decided_its_verdict(browser_page, base_url, key):
+    """Without opening anything: a heading in words, the verdict and its deciding part, and the
+    numbers at 14 px or more."""
+    browser_page.goto(base_url + f"papers/{key}/")
+    blocks = browser_page.locator(".sn-claim")
+    assert blocks.count() > 0
+    for i in range(blocks.count()):
+        block = blocks.nth(i)
+        verdict = block.locator(".sn-verdict")
+        heading = block.locator(".sn-claim-heading").inner_text()
+        assert heading and "." not in heading.split()[0], heading  # words, not the claim id
+        classes = block.get_attribute("class") or ""
+        if "sn-claim--not-reproduced" in classes or "sn-claim--inconclusive" in classes:
+            assert verdict.is_visible(), f"{key} block {i}: no deciding part shown"
+            assert len(verdict.inner_text()) > 20
+        cell = block.locator("table.sn-compare td").first
+        size = float(cell.evaluate("c => getComputedStyle(c).fontSize").removesuffix("px"))
+        assert size >= 14, f"{key} block {i}: claim table at {size} px"
 
 
 def test_no_request_left_127_0_0_1_and_no_script_errors(browser_page):

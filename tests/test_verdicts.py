@@ -228,7 +228,7 @@ def test_audits_replicate_on_fresh_seeds_and_the_page_shows_both_verdicts(projec
     assert len(a) == len(b) == 5 and not a & b
     assert not (a | b) & {0, 1, 2, 3, 4, 7, 8}  # never an exploration or confirmation seed
     html = blocks.claim_html(f"{KEY}.works", site_of(project), "")
-    assert "replicated on 5 fresh seeds" in html and "Replication" in html
+    assert "replication on 5 fresh seeds: reproduced again" in html and "Replication" in html
     text = board.board_html(site_of(project), "")
     assert "Replication of the reproductions: 1 replicated" in text
 
@@ -243,7 +243,7 @@ def test_a_replication_that_disagrees_is_shown_as_such(project):
     run_paper(paper, log=quiet)
     audit_paper(paper, log=quiet, rng=random.Random(2))
     html = blocks.claim_html(f"{KEY}.works", site_of(project), "")
-    assert "did not replicate: not reproduced on 5 fresh seeds" in html
+    assert "replication on 5 fresh seeds: not reproduced (the confirmation was reproduced)" in html
     assert math.isnan(
         load_audit(project / "docs" / "results", KEY)[0].results[f"{KEY}.works"].values["good"][0]
     )

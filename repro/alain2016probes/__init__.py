@@ -2,6 +2,8 @@
 
 Question (journal of 10/5, docs/experiments/gradient-visualiser.md): would a gradient visualiser
 have shown that a long identity skip leaves the first part of a deep network untrained?
+("Untrained" is Smith & Topin's word; the paper says the bypassed half "stays unused", its
+weights not zero.)
 
 The paper's pathological experiment (Section 5.1 and Figure 6 of arXiv v4): 128 fully connected
 layers of 128 units on MNIST, trainable "through the usual SGD" only with a skip that bypasses the
@@ -45,6 +47,7 @@ RATIO_MAX = 0.1  # bypassed / upper gradient norm: "an order of magnitude smalle
 CLAIMS = [
     Claim(
         "alain2016probes.bypassed-probes",
+        title="Layers under a long skip learn nothing a probe can read",
         setup="paper: MNIST, 128 fully connected layers of 128 units, SGD | ours: "
         "synthetic 8x8 mixtures, width 32, 1500 Adam steps",
         statement="With the 0 -> 64 skip, the probes of the bypassed layers 1-63 gain less than "
@@ -52,7 +55,8 @@ CLAIMS = [
         f"(65-128) gain more than {GAIN_MAX:g}; without the skip, layers 1-63 gain more than "
         f"{GAIN_MAX:g} points more than with it (same seed: same data and initial weights).",
         paper_value="half of the model stays unused, a dead segment the skip jumps over: its "
-        "probes do not improve (the figure's values are not in the text)",
+        "weights are not zero but no useful signal passes through it, as the probes show (the "
+        "figure's values are not in the text)",
         where="Section 5.1, Figure 6 (arXiv v4); the 0 -> 64 endpoints as Smith & Topin 2016 "
         "quote it",
         metric="probe test accuracy (%), mean over a layer range, after training minus before; "
@@ -63,6 +67,7 @@ CLAIMS = [
     ),
     Claim(
         "alain2016probes.bypassed-gradients",
+        title="Layers under a long skip get gradients 10x smaller",
         setup="as bypassed-probes; gradients read every 100 steps",
         statement="With the skip, the weights of the bypassed layers 1-64 receive gradients at "
         f"least 10x smaller than the layers above it (median norm ratio below {RATIO_MAX:g}), "

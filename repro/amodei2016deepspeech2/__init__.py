@@ -4,7 +4,8 @@ Claims (arXiv v1, Section 3): (1) at a fixed parameter budget, sequence-wise bat
 helps deep stacks of bidirectional simple RNNs trained with CTC and the benefit grows with depth
 (Table 1: BN hurts at one recurrent layer, helps most at seven); (2) SortaGrad, a first epoch
 in increasing utterance length, lowers the error, most of all without BN (Table 2); (3) GRUs
-beat simple RNNs at the same parameter count (Table 3).
+beat simple RNNs at the same parameter count (Table 3). The tables' values and the section
+pinpoints are our reading of arXiv v1, not verified (no stored copy of its full text).
 
 Key equation (Section 3.2): a bidirectional recurrent layer l at time t, BN B on the shared
 input-to-hidden term only, statistics over the minibatch AND the valid time steps, running
@@ -37,7 +38,8 @@ from repro.claims import Claim, Registration, Result, above, below
 from repro.kit.units import Unit, grid, series
 
 KEY = "amodei2016deepspeech2"
-# The paper's numbers (arXiv v1, 38M parameters per net, WER %): our reading of Tables 1-3.
+# The paper's numbers (arXiv v1, 38M parameters per net, WER %): our reading, not verified.
+UNVERIFIED = "; values, table and section not verified: no stored copy of the paper's full text"
 PAPER_T1 = {  # recurrent layers: (hidden units, dev WER no BN, dev WER BN), Table 1
     1: (2400, 13.55, 14.40),
     3: (1880, 11.61, 10.56),
@@ -86,38 +88,41 @@ class Config:
 CLAIMS = [
     Claim(
         id="amodei2016deepspeech2.bn-depth-gap",
+        title="Batch norm helps more at 7 layers than at 1",
         domain="real",
         setup="paper: dev WER, 38M parameters, 1-7 bidirectional RNN layers after 1 convolution "
         "| ours: held-out CTC loss, ~9k parameters, the same depths, synthetic speech",
         statement="At a fixed parameter budget, the benefit of sequence-wise BN grows with depth: "
         "the no-BN minus BN gap at 7 recurrent layers exceeds the gap at 1 layer, paired by seed.",
         paper_value=PAPER_BN + " (no BN vs BN): gap -0.85 at 1 layer, +1.31 at 7",
-        where="Table 1 (arXiv v1, Section 3.2)",
+        where="Table 1 (arXiv v1, Section 3.2)" + UNVERIFIED,
         metric="gap_d = held-out CTC loss without BN minus with BN at d recurrent layers, by seed",
         # From the paper's table: the gap at 7 above the gap at 1 in every seed.
         criterion=above("gap_7", "gap_1", seeds=1.0),
     ),
     Claim(
         id="amodei2016deepspeech2.bn-gap-both-train",
+        title="Batch norm helps more at 3 layers than at 1",
         domain="real",
         setup="paper: dev WER, 1 and 3 RNN layers | ours: held-out CTC loss, 1 and 3 layers, "
         "where the no-BN arms leave the blank plateau too",
         statement="The same growth of BN's benefit between 1 and 3 recurrent layers, where both "
         "arms train: the no-BN minus BN gap at 3 layers exceeds the gap at 1, paired by seed.",
         paper_value="gap -0.85 WER points at 1 layer (13.55 vs 14.40), +1.05 at 3 (11.61 vs 10.56)",
-        where="Table 1 (arXiv v1, Section 3.2)",
+        where="Table 1 (arXiv v1, Section 3.2)" + UNVERIFIED,
         metric="gap_d = held-out CTC loss without BN minus with BN at d recurrent layers, by seed",
         # Where both arms train: the 5- and 7-layer no-BN arms stay on the blank plateau.
         criterion=above("gap_3", "gap_1", seeds=1.0),
     ),
     Claim(
         id="amodei2016deepspeech2.bn-deep",
+        title="Batch norm lowers the error of deep stacks",
         domain="probability",
         setup="paper: dev WER | ours: greedy CER on held-out synthetic utterances",
         statement="BN lowers the final error of the deep nets: at 3, 5 and 7 recurrent layers "
         "the held-out character error rate with BN is below the one without, in every seed.",
         paper_value=PAPER_BN,
-        where="Table 1 (arXiv v1, Section 3.2)",
+        where="Table 1 (arXiv v1, Section 3.2)" + UNVERIFIED,
         metric="greedy-decoded character error rate on held-out utterances, eval mode (BN "
         "running statistics)",
         criterion=below("rnn3_bn", "rnn3", seeds=1.0)
@@ -126,49 +131,53 @@ CLAIMS = [
     ),
     Claim(
         id="amodei2016deepspeech2.sortagrad",
+        title="SortaGrad beats shuffled batches, with batch norm",
         domain="nonnegative",
         setup="paper: dev WER, 7 RNN layers | ours: held-out CTC loss, 3 layers, with BN",
         statement="With BN, SortaGrad (first epoch in increasing utterance length, then "
         "shuffled) is lower than shuffled minibatches after the first epoch and at the end of "
         "the budget (same minibatches, initialization and later epochs, paired by seed).",
         paper_value=PAPER_T2,
-        where="Table 2 (arXiv v1, Section 3.3)",
+        where="Table 2 (arXiv v1, Section 3.3)" + UNVERIFIED,
         metric="held-out CTC loss (eval mode) after epoch 1 (epoch1_*) and at the end",
         criterion=below("epoch1_sortagrad_bn", "epoch1_shuffled_bn", seeds=1.0)
         & below("sortagrad_bn", "shuffled_bn"),
     ),
     Claim(
         id="amodei2016deepspeech2.sortagrad-no-bn",
+        title="SortaGrad beats shuffled batches, without batch norm",
         domain="nonnegative",
         setup="paper: dev WER, 7 RNN layers | ours: held-out CTC loss, 3 layers, no BN",
         statement="Without BN, SortaGrad is lower than shuffled minibatches after the first "
         "epoch and at the end of the budget, paired by seed.",
         paper_value=PAPER_T2,
-        where="Table 2 (arXiv v1, Section 3.3)",
+        where="Table 2 (arXiv v1, Section 3.3)" + UNVERIFIED,
         metric="held-out CTC loss (eval mode) after epoch 1 (epoch1_*) and at the end",
         criterion=below("epoch1_sortagrad", "epoch1_shuffled", seeds=1.0)
         & below("sortagrad", "shuffled"),
     ),
     Claim(
         id="amodei2016deepspeech2.sortagrad-larger-without-bn",
+        title="SortaGrad helps more without batch norm",
         domain="real",
         setup="paper: dev WER | ours: held-out CTC loss at the end of the budget",
         statement="SortaGrad's gain (shuffled minus sorted) at the end of training is larger "
         "without BN than with it (paired mean difference above 0 on its 95% interval).",
         paper_value="gain 1.13 WER points without BN, 0.26 with BN (Table 2)",
-        where="Table 2 (arXiv v1, Section 3.3)",
+        where="Table 2 (arXiv v1, Section 3.3)" + UNVERIFIED,
         metric="gain = final held-out CTC loss shuffled minus SortaGrad, per seed",
         criterion=above("gain", "gain_bn"),
     ),
     Claim(
         id="amodei2016deepspeech2.gru",
+        title="A GRU stack beats a simple-RNN stack of the same size",
         domain="probability",
         setup="paper: dev WER, 1-7 recurrent layers, BN, 38M parameters | ours: held-out CER, "
         "1 and 3 layers, BN, the same ~9k parameter budget as the simple RNNs",
         statement="At the same parameter count and depth, a GRU stack ends with a lower "
         "held-out error than a simple-RNN stack (both with BN), in every seed.",
         paper_value="; ".join(f"{d} RNN: simple {r} vs GRU {g}" for d, (r, g) in PAPER_T3.items()),
-        where="Table 3 (arXiv v1, Section 3.4)",
+        where="Table 3 (arXiv v1, Section 3.4)" + UNVERIFIED,
         metric="greedy-decoded character error rate on held-out utterances, eval mode",
         criterion=below("gru1_bn", "rnn1_bn", seeds=1.0) & below("gru3_bn", "rnn3_bn", seeds=1.0),
     ),
@@ -186,9 +195,7 @@ REGISTRATION = Registration(
     ),
 )
 
-
-# Full scale, one thread per unit: peak 488.8 MB (the committed run's provenance).
-MEMORY_MB = 490.0
+MEMORY_MB = 490.0  # one worker's peak at full scale: 488.8 MB (the committed run's provenance)
 
 # Table 2's four cells: arm -> (first epoch in increasing length, BN)
 SORTA = {

@@ -1,6 +1,7 @@
 """Deep Speech 2's settings, one section per table or shared part; the card's Config (in
 `repro.amodei2016deepspeech2`) holds one of each. Every field says where it departs from the
-paper (arXiv v1, Section 3) or which measurement chose it."""
+paper (arXiv v1, Section 3) or which measurement chose it. The paper's values quoted in the
+comments are our reading of arXiv v1, not verified against its text (no stored copy of it)."""
 
 from __future__ import annotations
 

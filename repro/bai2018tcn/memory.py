@@ -1,5 +1,5 @@
-"""Bai et al. 2018, Section 5's memory-size study: copy-memory recall accuracy against T for
-each arm, and per seed the longest T of the grid at which the arm still recalls."""
+"""Bai et al. 2018, Section 5.4's memory-size study (Figure 5): copy-memory recall accuracy
+against T for each arm, and per seed the longest T of the grid at which the arm still recalls."""
 
 from __future__ import annotations
 
@@ -67,6 +67,6 @@ def memory_result(
         "memory",
         fig,
         "Copy memory: accuracy on the 10 recalled symbols against T, a thin line per seed and "
-        f"their mean ({steps} steps per run), as in the paper's memory-size figure.",
+        f"their mean ({steps} steps per run), as in the paper's Figure 5.",
     )
     return result

@@ -12,14 +12,18 @@ x* = tanh(w x*) with |M'(x*)| = |w (1 - x*^2)| < 1:
     dx_T/dx_1 = prod_{t=2..T} w (1 - x_t^2)  ~  |M'(x*)|^(T-1)      (log-slope ln|M'(x*)|)
 
 and for an n-unit tanh RNN h_t = tanh(W h_{t-1} + u_t), ||dh_T/dh_0|| <= sigma_max(W)^T.
-(|M'(z)| is a norm, not a determinant: M maps R^n to R^n and M' is its Jacobian; in one
-dimension it is an absolute value, in n a matrix norm / eigenvalues.)
+Eigenvalues of every M'(a_t) below 1 do not alone make a product of different Jacobians shrink
+([[0,2],[0,0]] [[0,0],[2,0]] = [[4,0],[0,0]]); the bound needs one norm in which every factor is
+<= lambda < 1: here sigma_max(W) < 1 (spectral norm), or one unit near its attractor x*.
+Whether Theorem 1's |M'(z)| is a norm or a determinant is open (docs/open-questions.md): M maps
+R^n to R^n and M' is its Jacobian; in one dimension (the one-unit check) all readings agree.
 
 The experiment: success frequency against the span T per algorithm, latch and 2-sequence
 problems (repro.bengio1994learning.tasks), both readings of the noise "0.2". A seed is a batch of
 `trials` independent trials (own start, own noise); an arm's values are all its trials' 0/1
 outcomes (Wilson on trials).
 Departures from the paper, one line each:
+- latch: 3 free inputs per class + w, 7 parameters (the later report's: 3; paper's L unverified).
 - T up to 300 at full scale (paper: up to a few thousand for some problems, not verified).
 - 200 trials per point: Wilson width up to 0.14, not the 0.1 aimed at (the CPU budget).
 - 120 updates for every algorithm, none tuned (paper: SA ran far longer, not verified).
@@ -79,6 +83,7 @@ ALTERNATIVES_WIN = reduce(
 CLAIMS = [
     Claim(
         id="bengio1994learning.latching-vanishes",
+        title="Near a latching attractor the gradient vanishes exponentially",
         kind="check",
         domains={"slope_error": "nonnegative"},
         statement="Near a latching (hyperbolic) attractor the derivative of the state with respect "
@@ -92,6 +97,7 @@ CLAIMS = [
     ),
     Claim(
         id="bengio1994learning.gd-span",
+        title="Gradient descent fails more often as the span grows",
         setup="paper: its own spans and trial counts | ours: T = 10 ... 300, 200 trials per "
         'point, both readings of the noise "0.2" (std and variance)',
         statement="Gradient descent solves the latch problem less and less often as the span T "
@@ -106,12 +112,14 @@ CLAIMS = [
     ),
     Claim(
         id="bengio1994learning.alternatives",
+        title="Annealing and random search beat gradient descent at long spans",
         setup="paper: its own budgets per algorithm | ours: the same number of updates for "
         "every algorithm, T = 300, both noise readings",
         statement="At the largest span, simulated annealing and multi-grid random search succeed "
         "more often than gradient descent, on a task that hand-set weights solve.",
-        paper_value="the alternatives reach lower final error than back-propagation on the latch, "
-        "2-sequence and parity problems (numbers not verified)",
+        paper_value="alternatives to gradient descent compared on the latch, 2-sequence and parity "
+        "problems; on parity, of six methods only simulated annealing reached zero final "
+        "classification error (as a later report cites the paper; the paper itself not verified)",
         where="the comparison of alternative algorithms (table number not verified)",
         metric=SUCCESS + "; oracle: the hand-set weights judged the same way",
         # Fixed on exploration seeds 0-4; paired trial by trial (same starting point).

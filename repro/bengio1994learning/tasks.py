@@ -3,7 +3,9 @@
 Two classes whose class is set by the first L inputs only; T - L Gaussian noise inputs follow;
 one unit x_t = tanh(w x_{t-1} + v u_t + b), x_0 = 0, must end at x_T = -0.8 / +0.8 (class 0 / 1).
 Layout: (N trials, 2 classes, B sequences, T). Latch: the L prefix inputs are free parameters,
-theta = (w, h_0[:L], h_1[:L]), v = 1, b = 0. 2-sequence (our reading): prefix -1/+1, (w, v, b).
+theta = (w, h_0[:L], h_1[:L]), v = 1, b = 0: 2L + 1 free parameters (a departure: the later
+weight-guessing report's latch has 3 in all, w and one initial input per class, i.e. L = 1).
+2-sequence (our reading): prefix -1/+1, (w, v, b).
 Every draw takes an explicit `torch.Generator`.
 """
 

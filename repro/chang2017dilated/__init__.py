@@ -55,6 +55,7 @@ COPY = "copy"  # the copy-memory units' part (their length is the unit's T)
 CLAIMS = [
     Claim(
         id="chang2017dilated.recurrent-length",
+        title="Dilations make recurrent paths logarithmic in the span",
         kind="check",
         statement="With dilations 1, 2, ..., 2^(L-1) the fewest recurrent edges between times t "
         "and t + n grows like log2 n instead of n, so the mean recurrent length over one period "
@@ -74,6 +75,7 @@ CLAIMS = [
     ),
     Claim(
         id="chang2017dilated.gradient-at-init",
+        title="A dilated stack passes far larger gradients at init",
         kind="check",
         domain="nonnegative",
         statement="At initialization the gradient of the last output with respect to the first "
@@ -92,6 +94,7 @@ CLAIMS = [
     ),
     Claim(
         id="chang2017dilated.recurrent-length-skip",
+        title="Dilations give shorter paths than regular skips",
         kind="check",
         statement="At the same number of recurrent weight matrices, a stack with dilations 1, 2, "
         "..., 2^(L-1) has a shorter mean recurrent length than a stack with regular skip "
@@ -113,6 +116,7 @@ CLAIMS = [
     ),
     Claim(
         id="chang2017dilated.copy-memory-skip",
+        title="A dilated RNN solves copy memory; flat and skip RNNs do not",
         domain="nonnegative",
         domains={f"{a}_acc": "probability" for a in ("dilated", "rnn", "skip", "lstm", "gru")},
         setup="paper: T = 500 and 1000, 9 layers | ours: T = 100, 8 layers, 1000 steps",
@@ -155,7 +159,7 @@ MEMORY_MB = 660  # one worker's peak at full scale: 655 MB (seeds 200-204)
 
 @dataclass(frozen=True)
 class Graph:
-    """The recurrent-length checks (Section 4): shortest paths on each stack's graph."""
+    """The recurrent-length checks (Section 4, not verified): shortest paths on each graph."""
 
     model_check_layers: int = 6  # d(n) read off the torch model for L = 1..6 (flat: n <= 32;
     # float64 holds the 1e-5^32 a flat path then weighs)
@@ -163,7 +167,7 @@ class Graph:
 
 @dataclass(frozen=True)
 class Gradient:
-    """The gradient check at initialization (Introduction and Section 3)."""
+    """The gradient check at initialization (Introduction; Section 3, not verified)."""
 
     hidden: int = 32  # width of every layer
     lengths: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024)  # T for the figure; 64, 256
@@ -172,8 +176,8 @@ class Gradient:
 
 @dataclass(frozen=True)
 class Copy:
-    """Copy memory (Section 4.1): T blanks between 10 symbols and their recall, five arms of
-    about the same size, trained alike."""
+    """Copy memory (Section 4.1, not verified): T blanks between 10 symbols and their recall,
+    five arms of about the same size, trained alike."""
 
     T: int = 100  # paper: 500 and 1000; the least T tried: one dilated seed costs ~56 CPU s per
     # 1000 steps here, and five arms x 5 seeds already cost twice a 4-minute budget
@@ -185,15 +189,16 @@ class Copy:
     skip_layers: int = 1  # regular skips: d(n) does not depend on the depth (every layer has the
     # same edges), and a 2-layer stack costs twice the CPU (6.1 against 3.3 s per 100 steps)
     skip_hidden: int = 53  # h_t = tanh(W x_t + U h_{t-1} + V h_{t-s} + b): 6.8K parameters
-    lstm_hidden: int = 34  # one LSTM layer, the figure's gated arms (Section 4.1): 6.6K parameters
+    lstm_hidden: int = 34  # one LSTM layer, the copy figure's gated arms: 6.6K parameters
     gru_hidden: int = 40  # one GRU layer: 6.7K parameters
     init: str = "glorot"  # "glorot": TensorFlow's cell default, as the paper's code ran;
     # "torch": torch's default, with which 2 of 3 exploratory seeds of the dilated stack stayed
     # on the baseline for 1500 steps at T = 50 (its 0.58 gain per layer fades the signal)
     steps: int = 1000  # the dilated stack left the baseline at step ~500 and ~800 on seeds 0, 1
     batch: int = 32
-    lr: float = 3e-3  # Adam, every arm (paper: RMSprop; rate not verified); at T = 50 RMSprop
-    # 1e-3 was slower and Adam 1e-2 left 2 of 2 seeds on the baseline
+    lr: float = 3e-3  # Adam, every arm (paper: RMSprop on our reading, not verified; the authors'
+    # TensorFlow demo: RMSProp 1e-3); at T = 50 RMSprop 1e-3 was slower and Adam 1e-2 left 2 of 2
+    # seeds on the baseline
     clip: float = 1.0  # after backward
     test_size: int = 1000  # fresh test sequences per seed
     curve_every: int = 10  # loss curves kept every this many steps

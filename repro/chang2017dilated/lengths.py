@@ -1,6 +1,7 @@
-"""Chang et al. 2017, Section 4's memory capacity: the recurrent length d(n), the fewest
-recurrent edges on a path from the input at time i to the top layer at time i + n, counted as
-shortest paths on a stack's graph, checked against closed forms and against the torch model.
+"""Chang et al. 2017, the memory capacity (Section 4, not verified): the recurrent length d(n),
+the fewest recurrent edges on a path from the input at time i to the top layer at time i + n,
+counted as shortest paths on a stack's graph, checked against closed forms and against the torch
+model.
 
 Dilated stack (lags 1, 2, ..., 2^(L-1)): d(n) = n // m + popcount(n mod m), m = 2^(L-1), mean
 over spans 1..m (L - 1)/2 + 1/m; no dilations: d(n) = n, mean (m + 1)/2. Regular skips of one

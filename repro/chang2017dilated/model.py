@@ -32,7 +32,7 @@ class DilatedRNNLayer(nn.Module):
     """One recurrent layer with skip d: h_t = cell(x_t, h_{t-d}). `cell` is "rnn", "gru", "lstm".
 
     The d interleaved sub-sequences (steps j, j + d, j + 2d, ...) never meet, so they run as a
-    batch of d B sequences through one fused torch kernel (Section 3's parallel computation)."""
+    batch of d B sequences through one fused torch kernel (the paper's parallel computation)."""
 
     def __init__(self, c_in: int, hidden: int, dilation: int, cell: str = "rnn"):
         super().__init__()

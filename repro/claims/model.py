@@ -43,6 +43,8 @@ class Claim:
     paper_arms: the paper's number for an arm, in our metric, where one is comparable (shown
         beside ours in the claim block and marked on its figure); arms without one are absent.
     paper_arms_from: how those numbers were read or converted, in one line (table, division).
+    title: what the paper claims, in a few words a reader understands ("Shortcuts undo the
+        degradation of deep plain nets"); the claim block's heading. Default: from the slug.
     """
 
     id: str
@@ -58,6 +60,7 @@ class Claim:
     setup: str = ""
     paper_arms: Mapping[str, float] = field(default_factory=dict)
     paper_arms_from: str = ""
+    title: str = ""
 
     def __post_init__(self) -> None:
         if not CLAIM_ID_RE.match(self.id):
@@ -72,6 +75,11 @@ class Claim:
         for d in (self.domain, *self.domains.values()):
             if d not in DOMAINS:
                 raise ValueError(f"claim {self.id}: unknown domain '{d}' (one of {DOMAINS})")
+
+    @property
+    def heading(self) -> str:
+        """The title, or the slug in words ("copy-memory" -> "Copy memory")."""
+        return self.title or self.slug.replace("-", " ").capitalize()
 
     @property
     def is_check(self) -> bool:

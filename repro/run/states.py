@@ -53,17 +53,19 @@ class ClaimState:
         return self.audit.verdict == self.result.verdict
 
     def replication(self) -> str:
-        """One line: "replicated on 5 fresh seeds", "did not replicate (...)", "not audited";
-        "" for a check (deterministic: nothing to replicate)."""
+        """One line that cannot be misread beside the verdict: "replication on 5 fresh seeds:
+        not reproduced again", "replication on 5 fresh seeds: reproduced (the confirmation was
+        not reproduced)", "not audited yet"; "" for a check (nothing to replicate)."""
         if self.claim.is_check or not self.specified or self.result is None:
             return ""
         if self.audit is None or self.audit_record is None:
             return "not audited yet"
         n = len(self.audit_record.provenance.get("seeds", []))
         stale = " (stale)" if self.audit_stale else ""
+        head = f"replication on {n} fresh seeds{stale}: {self.audit.verdict}"
         if self.replicated:
-            return f"replicated on {n} fresh seeds{stale}"
-        return f"did not replicate: {self.audit.verdict} on {n} fresh seeds{stale}"
+            return f"{head} again"
+        return f"{head} (the confirmation was {self.result.verdict})"
 
 
 def states(

@@ -27,6 +27,14 @@ from pathlib import Path
 from repro.claims import Verdict, fmt
 from repro.run.discover import Paper
 from repro.run.states import ClaimState, paper_states
+from repro.site.badges import (
+    badge,
+    kind_badge,
+    replication_badge,
+    scale_badge,
+    stale_badge,
+    status,
+)
 from repro.site.compare import compare_table
 from repro.site.details import esc, figure_url, history, provenance, replication_row
 from repro.site.dots import dots_svg
@@ -53,21 +61,6 @@ class UnknownClaimError(BlockError, LookupError):
     """A `{{ claim ID }}` naming a claim no paper module defines."""
 
 
-# verdict -> (Material admonition type, sn- modifier)
-_ADMONITION = {
-    Verdict.REPRODUCED: "success",
-    Verdict.NOT_REPRODUCED: "failure",
-    Verdict.INCONCLUSIVE: "warning",
-    Verdict.FAILED: "danger",
-    Verdict.HOLDS: "success",
-    Verdict.FAILS: "failure",
-}
-KIND_LABEL = {"check": "check", "reproduction": "reproduction"}
-UNSPECIFIED = "not yet specified"
-NOT_RUN = "not run yet"
-NO_VERDICT = "no verdict"
-
-
 def page_target(key: str, page_url: str, home: str | None = None) -> str:
     """The page that shows the claims of `key` (`home`, a docs-relative Markdown path such as
     experiments/x.md; by default the paper page), in the URL style the current page uses."""
@@ -80,47 +73,28 @@ def anchor(claim_id: str) -> str:
     return "claim-" + claim_id.replace(".", "-")
 
 
-def status(s: ClaimState) -> tuple[str, str]:
-    """(label, admonition type) for a claim's state."""
-    if not s.specified:
-        return UNSPECIFIED, "abstract"
-    if s.result is None:
-        return NOT_RUN, "info"
-    if s.result.verdict is None:
-        return NO_VERDICT, "info"
-    return str(s.result.verdict), _ADMONITION[s.result.verdict]
-
-
-def badge(label: str) -> str:
-    mod = label.replace(" ", "-")
-    return f'<span class="sn-badge sn-badge--{esc(mod)}">{esc(label)}</span>'
-
-
-def stale_badge(s: ClaimState) -> str:
-    if s.result is None or not s.stale:
+def deciding_part(s: ClaimState) -> str:
+    """The part of the criterion that decided the verdict, in one line with how it was judged
+    ("tcn < 0.05 (in at least 80% of seeds): 0/5 seeds pass (need 4; ...)"); "" if none."""
+    if s.result is None or s.result.verdict is None or not s.result.detail:
         return ""
-    return f'<span class="sn-badge sn-badge--stale" title="{esc(s.stale)}">stale</span>'
+    verdict = s.result.verdict
+    lines = s.result.detail.splitlines()
+    if verdict in (Verdict.REPRODUCED, Verdict.HOLDS):
+        return "every part holds" if len(lines) > 1 else lines[0].rsplit(" → ", 1)[0]
+    for line in lines:
+        if line.endswith(f"→ {verdict}") or verdict == Verdict.FAILED:
+            return line.rsplit(" → ", 1)[0]
+    return lines[0].rsplit(" → ", 1)[0]
 
 
-def scale_badge(s: ClaimState) -> str:
-    scale = s.result.provenance.get("scale") if s.result else None
-    if not scale or scale == "full":
+def _verdict_line(s: ClaimState) -> str:
+    """The verdict, and the part that decided it, in words: visible without opening anything."""
+    why = deciding_part(s)
+    if not why:
         return ""
-    title = "not the full-scale run"
-    return f'<span class="sn-badge sn-badge--scale" title="{title}">{esc(scale)}</span>'
-
-
-def kind_badge(s: ClaimState) -> str:
-    kind = KIND_LABEL[s.claim.kind]
-    return f'<span class="sn-badge sn-badge--kind sn-badge--{kind}">{kind}</span>'
-
-
-def replication_badge(s: ClaimState) -> str:
-    text = s.replication()
-    if not text:
-        return ""
-    mod = {True: "replicated", False: "not-replicated", None: "not-audited"}[s.replicated]
-    return f'<span class="sn-badge sn-badge--{mod}">{esc(text)}</span>'
+    label = str(s.result.verdict).capitalize()
+    return f'<p class="sn-verdict"><strong>{esc(label)}:</strong> {esc(why)}</p>'
 
 
 def _criterion(s: ClaimState) -> str:
@@ -199,10 +173,10 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path | None) -> st
     if s.result is not None and s.stale:
         classes += " sn-claim--stale"
     title = (
-        f'<p class="admonition-title">{kind_badge(s)}{badge(label)}{replication_badge(s)}'
-        f'{stale_badge(s)}{scale_badge(s)} <code class="sn-claim-id">{esc(c.id)}</code></p>'
+        f'<p class="admonition-title"><span class="sn-claim-heading">{esc(c.heading)}</span> '
+        f"{kind_badge(s)}{badge(label)}{replication_badge(s)}{stale_badge(s)}{scale_badge(s)}</p>"
     )
-    parts = [f'<p class="sn-statement">{esc(c.statement)}</p>']
+    parts = [_verdict_line(s), f'<p class="sn-statement">{esc(c.statement)}</p>']
     if s.paper_scale is not None and s.paper_scale_record is not None:
         prov = s.paper_scale_record.provenance
         why = (s.paper_scale.detail.splitlines() or [""])[0]
@@ -211,7 +185,9 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path | None) -> st
             f'<p class="sn-paper-scale"><strong>Paper scale, {esc(prov.get("device", "?"))}'
             f"</strong> ({esc(str(prov.get('date', ''))[:10])}): {esc(seen)}</p>"
         )
-    parts += [compare_table(s), _criterion(s)]
+    parts += [f'<div class="sn-scroll">{compare_table(s)}</div>', _criterion(s)]
+    if s.trend():
+        parts.append(f'<p class="sn-trend"><strong>With the budget:</strong> {esc(s.trend())}</p>')
     if s.result is not None and s.stale:
         parts.append(
             f'<p class="sn-stale-note"><strong>Stale:</strong> {esc(s.stale)}; the numbers '

@@ -9,22 +9,19 @@ from collections import Counter
 
 from repro.claims import Verdict, fmt
 from repro.run.states import ClaimState
-from repro.site.blocks import (
+from repro.site.badges import (
     NO_VERDICT,
     NOT_RUN,
     UNSPECIFIED,
-    SiteStates,
-    anchor,
     badge,
-    esc,
     kind_badge,
-    page_target,
     replication_badge,
     scale_badge,
     stale_badge,
     status,
 )
-from repro.site.details import relurl
+from repro.site.blocks import SiteStates, anchor, page_target
+from repro.site.details import esc, relurl
 
 
 def ours_short(s: ClaimState, limit: int = 3) -> str:
@@ -113,18 +110,17 @@ def board_html(site: SiteStates, page_url: str) -> str:
                 f'data-kind="{esc(s.kind)}" data-verdict="{esc(label)}" '
                 f'data-replication="{rep[s.replicated]}"'
             )
-            rows.append(
-                f"<tr {attrs}>"
-                f'<td><a href="{esc(page)}">{esc(site.labels.get(key, key))}</a></td>'
-                f'<td><a href="{esc(page)}#{anchor(s.claim.id)}" title="{esc(s.claim.statement)}">'
-                f"{esc(s.claim.slug)}</a></td>"
-                f"<td>{kind_badge(s)}</td>"
-                f"<td>{badge(label)}{replication_badge(s)}{stale_badge(s)}{scale_badge(s)}</td>"
-                f"<td>{paper_short(s)}</td>"
-                f"<td>{ours_short(s)}</td>"
-                f"<td>{esc(date)}</td>"
-                "</tr>"
-            )
+            cells = [
+                ("Paper", f'<a href="{esc(page)}">{esc(site.labels.get(key, key))}</a>'),
+                ("Claim", f'<a href="{esc(page)}#{anchor(s.claim.id)}">{esc(s.claim.heading)}</a>'),
+                ("Kind", kind_badge(s)),
+                ("Verdict", badge(label) + replication_badge(s) + stale_badge(s) + scale_badge(s)),
+                ("Paper says", paper_short(s)),
+                ("Ours", ours_short(s)),
+                ("Last run", esc(date)),
+            ]
+            tds = "".join(f'<td data-label="{h}">{v}</td>' for h, v in cells)
+            rows.append(f"<tr {attrs}>{tds}</tr>")
     if not rows:
         return '<p class="sn-board-empty">No claims yet.</p>'
     head = "".join(

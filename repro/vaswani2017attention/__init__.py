@@ -44,14 +44,25 @@ MARGIN = 0.2  # accuracy points (of 1): attention vs LSTM, LSTM's fall; fixed be
 DROP = 0.1  # "stays high": softmax loses less than this from the shortest to the longest T
 MASS_GAIN = 0.1  # sharper arms put at least this much more mass on the answer position
 
-RESHAPED = [  # H2 and H3: (claim, what, arms), each arm paired with plain softmax
-    ("sharpened-weights", "softmax at temperature 0.25 and sparsemax each", ("sharp", "sparsemax")),
-    ("entropy-penalty", "an entropy penalty on the weights (lambda 0.1)", ("entropy",)),
+RESHAPED = [  # H2 and H3: (claim, title, what, arms), each arm paired with plain softmax
+    (
+        "sharpened-weights",
+        "Sharper attention weights retrieve better",
+        "softmax at temperature 0.25 and sparsemax each",
+        ("sharp", "sparsemax"),
+    ),
+    (
+        "entropy-penalty",
+        "An entropy penalty on attention retrieves better",
+        "an entropy penalty on the weights (lambda 0.1)",
+        ("entropy",),
+    ),
 ]
 
 CLAIMS = [
     Claim(
         "vaswani2017attention.path-length",
+        title="Attention keeps retrieval accurate as T grows; an LSTM does not",
         domains={"softmax - lstm": "real", "lstm drop": "real", "softmax drop": "real"},
         domain="probability",
         setup="paper: Table 1's argument, translation | ours: marked retrieval, T = 16 to 512, "
@@ -71,6 +82,7 @@ CLAIMS = [
     *[
         Claim(
             f"vaswani2017attention.{slug}",
+            title=title,
             domain="probability",  # accuracy and mass; the paired differences are real
             domains={f"{a} - softmax {k}": "real" for a in arms for k in ("mass", "accuracy")},
             setup="paper: softmax(QK^T / sqrt(d_k)) only | ours: the notes' variants on the "
@@ -91,7 +103,7 @@ CLAIMS = [
                 ],
             ),
         )
-        for slug, what, arms in RESHAPED
+        for slug, title, what, arms in RESHAPED
     ],
 ]
 
@@ -146,7 +158,7 @@ def arms(config: Config) -> dict[str, tuple[str, ...]]:
     each reshaping claim: softmax and its arms at the longest T, then each arm - softmax."""
     lo, hi = config.lengths[0], config.lengths[-1]
     out = {CLAIMS[0].id: (*(f"{a} T={T}" for a in ("lstm", "softmax") for T in (lo, hi)), *PATH)}
-    for slug, _, variants in RESHAPED:
+    for slug, _, _, variants in RESHAPED:
         names = [f"softmax {k}" for k in METRICS]
         for a in variants:
             names += [f"{a} {k}" for k in METRICS] + [f"{a} - softmax {k}" for k in METRICS[::-1]]
