@@ -247,3 +247,25 @@ def test_values_of_several_trials_per_seed_are_labelled_as_trials():
     html = blocks.claim_html("bengio1994learning.gd-span", site_of(root), "papers/x/")
     assert "Per trial (several per seed; seeds 100, 101, 102, 103, 104)" in html
     assert "Per seed (" not in html
+
+
+def test_arms_of_one_kind_share_an_axis_with_tick_values():
+    """Arms 3x apart must look 3x apart: the losses share one axis with values under it, the
+    differences another; a part comparing two arms keeps them on one axis."""
+    from repro.claims import Claim, Result, above, below
+    from repro.site.dots import dots_svg, groups
+
+    crit = below("a", "b") & above("a - b", 0.0)
+    claim = Claim(
+        "x2020y.c", "s", "p", "w", "m", crit, domain="nonnegative", domains={"a - b": "real"}
+    )
+    assert groups(claim, ["a", "b", "a - b"]) == [["a", "b"], ["a - b"]]
+    result = Result(claim.id, {"a": [1.0, 1.1, 0.9], "b": [3.0, 3.2, 2.9], "a - b": [-2, -2.1, -2]})
+    result.finish(claim)
+    svg = dots_svg(claim, result)
+    assert svg.count('class="sn-dots-axis"/><text') >= 6  # tick marks with values, two axes
+    assert svg.count('class="sn-dots-tick"') >= 6
+    mixed = Claim(
+        "x2020y.d", "s", "p", "w", "m", below("acc", "loss"), domains={"acc": "probability"}
+    )
+    assert groups(mixed, ["acc", "loss"]) == [["acc", "loss"]]  # compared: one axis

@@ -149,6 +149,22 @@ def test_math_is_typeset_after_instant_navigation(browser_page, base_url):
     shot(browser_page, "math")
 
 
+def test_mathjax_loads_only_on_pages_with_math(browser, base_url):
+    """The home page (no math) never fetches MathJax's 1.2 MB; a page with math does."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    _offline(context, [])
+    page = context.new_page()
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url))
+    page.goto(base_url)
+    page.wait_for_load_state("networkidle")
+    assert not [u for u in fetched if "mathjax/tex-mml-chtml" in u]
+    page.goto(base_url + "papers/bengio1994learning/")
+    page.locator("mjx-container").first.wait_for(state="attached", timeout=15000)
+    assert [u for u in fetched if "mathjax/tex-mml-chtml" in u]
+    context.close()
+
+
 def test_citation_shows_full_reference_on_hover(browser_page, base_url):
     browser_page.goto(base_url + "papers/bai2018tcn/")
     cite = browser_page.locator("a.sn-cite[data-key='bai2018tcn']").first

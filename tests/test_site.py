@@ -193,3 +193,26 @@ def test_zensical_renders_citations_bibliographies_and_claim_blocks(zensical_sit
     assert 'href="../papers/bai2018tcn/"' in refs
     home = (zensical_site / "index.html").read_text()
     assert "sn-board-tally" in home and "{{" not in CODE_RE.sub("", home)
+
+
+def test_search_indexes_what_pages_say_not_hover_cards_or_provenance(built_site: Path):
+    """A citation's hover card (the full reference) and a claim's provenance are marked
+    data-search-exclude: a search preview shows the page's text, not a reference glued to it."""
+    docs = json.loads((built_site / "search" / "search_index.json").read_text())["docs"]
+    title = "An Empirical Evaluation of Generic Convolutional"  # Bai et al. 2018
+    glued = [
+        d["location"]
+        for d in docs
+        if title in d["text"] and d["title"] not in ("Bibliography", "References")
+    ]
+    assert not glued, glued
+    provenance = [
+        d["location"] for d in docs if "wall time" in d["text"] and "papers/" in d["location"]
+    ]
+    assert not provenance, provenance
+    cited = [
+        d
+        for d in docs
+        if d["location"].startswith("papers/bai2018tcn/") and "Bai et al., 2018" in d["text"]
+    ]
+    assert cited  # the citation itself stays searchable

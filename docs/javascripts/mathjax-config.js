@@ -16,11 +16,29 @@ window.MathJax = {
   },
 };
 
-// Instant navigation swaps page content without a reload: typeset each new page.
-document$.subscribe(() => {
-  if (!window.MathJax.startup || !window.MathJax.typesetPromise) return;
-  MathJax.startup.output.clearCache();
-  MathJax.typesetClear();
-  MathJax.texReset();
-  MathJax.typesetPromise();
-});
+// MathJax (about 1.2 MB) loads only once a page with math is shown: a page without math (the
+// home page, the board, most topics) never fetches it. It sits beside this file.
+const MATHJAX_SRC = new URL("vendor/mathjax/tex-mml-chtml.js", document.currentScript.src).href;
+const HAS_MATH = ".arithmatex, .jp-RenderedMarkdown";
+
+function typeset() {
+  if (!document.querySelector(HAS_MATH)) return;
+  if (window.MathJax.typesetPromise) {
+    // Instant navigation swapped the content without a reload: typeset the new page.
+    MathJax.startup.output.clearCache();
+    MathJax.typesetClear();
+    MathJax.texReset();
+    MathJax.typesetPromise();
+  } else if (!document.querySelector(`script[src="${MATHJAX_SRC}"]`)) {
+    const script = document.createElement("script");
+    script.src = MATHJAX_SRC;
+    script.async = true;
+    document.head.appendChild(script); // typesets the page it finds once loaded
+  }
+}
+
+if (typeof document$ !== "undefined") {
+  document$.subscribe(typeset); // every page, the first one and each instant navigation
+} else {
+  document.addEventListener("DOMContentLoaded", typeset);
+}

@@ -67,6 +67,7 @@ from repro.kit.units import Unit, grid, series
 CLAIMS = [
     Claim(
         id="{key}.main",
+        title="(what the paper claims, in a few words: the claim block's heading)",
         statement="(the claim in one sentence)",
         paper_value="(the paper's number, and every other arm of that table row or figure)",
         where="(table, figure or section)",

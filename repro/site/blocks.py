@@ -111,6 +111,23 @@ def _criterion(s: ClaimState) -> str:
     )
 
 
+RAW_SHOWN = 12  # values an arm lists inline; more are summarized, the raw list one click away
+
+
+def _arm_values(s: ClaimState, arm: str, vs: list[float]) -> str:
+    """One arm's values: listed when few; else its summary (k/n or mean and interval) with the
+    raw values folded beneath it."""
+    raw = esc(", ".join(fmt(v) for v in vs))
+    if len(vs) <= RAW_SHOWN:
+        return f"<li><strong>{esc(arm)}</strong>: {raw}</li>"
+    summary = s.result.summary.get(arm) if s.result is not None else None
+    text = summary.text() if summary is not None else f"{len(vs)} values"
+    return (
+        f"<li><strong>{esc(arm)}</strong>: {esc(text)} "
+        f'<details class="sn-raw"><summary>all {len(vs)} values</summary>{raw}</details></li>'
+    )
+
+
 def _details(s: ClaimState) -> str:
     """Everything else, folded: why, per-seed values, replication, notes, registration,
     history, provenance."""
@@ -121,10 +138,7 @@ def _details(s: ClaimState) -> str:
             lines = "".join(f"<li>{esc(line)}</li>" for line in s.result.detail.splitlines())
             rows.append(("Why", f'<ul class="sn-detail">{lines}</ul>'))
         seeds = s.result.provenance.get("seeds", [])
-        per_seed = "".join(
-            f"<li><strong>{esc(arm)}</strong>: {esc(', '.join(fmt(v) for v in vs))}</li>"
-            for arm, vs in s.result.values.items()
-        )
+        per_seed = "".join(_arm_values(s, arm, vs) for arm, vs in s.result.values.items())
         label = f"Per seed ({', '.join(map(str, seeds))})" if seeds else "Per seed"
         if seeds and any(len(vs) > len(seeds) for vs in s.result.values.values()):
             label = f"Per trial (several per seed; seeds {', '.join(map(str, seeds))})"
@@ -203,7 +217,7 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path | None) -> st
                 "(small dots), mean and 95% interval (large dot, bar), the criterion's "
                 "threshold (dashed)"
                 + (", the paper's value in our metric (hollow diamond)" if c.paper_arms else "")
-                + "; one axis per arm.</figcaption></figure>"
+                + "; arms of one kind share an axis, its values below it.</figcaption></figure>"
             )
         for f in s.result.figures:
             url = figure_url(s, f["file"], page_url, results, docs)

@@ -70,7 +70,7 @@ def provenance(s: ClaimState) -> str:
     if p.get("overrides"):
         body += f"<tr><th>overrides</th><td>{esc(json.dumps(p['overrides']))}</td></tr>"
     return (
-        '<details class="info sn-provenance"><summary>Provenance</summary>'
+        '<details class="info sn-provenance" data-search-exclude><summary>Provenance</summary>'
         f'<table class="sn-provenance-table"><tbody>{body}</tbody></table></details>'
     )
 

@@ -54,7 +54,7 @@ def cite_html(
             f'<span class="sn-cite-item"><a class="sn-cite" href="{href(key)}"'
             f' data-key="{html.escape(key)}" aria-describedby="{card}">'
             f"{html.escape(e.label())}</a>"
-            f'<span class="sn-cite-card" role="tooltip" id="{card}">'
+            f'<span class="sn-cite-card" role="tooltip" id="{card}" data-search-exclude>'
             f"{e.html()}</span></span>"
         )
     return '<span class="sn-cite-group">(' + "; ".join(items) + ")</span>"
