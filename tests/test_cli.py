@@ -212,8 +212,10 @@ def test_the_trend_names_the_deciding_part_and_its_direction():
         "parts": [{"part": "tcn < 0.05", "inside": 0, "seeds": 2}],
     }
     assert trend(claim, full, quick) == (
-        "'tcn < 0.05': 0 of 2 seeds at quick scale, 2 of 5 at full scale: the gap narrows as "
-        "the budget grows."
+        "'tcn < 0.05' held on 0 of 2 at quick scale and 2 of 5 at full scale: the gap narrows "
+        "as the budget grows."
     )
     quick["parts"][0]["inside"] = 2
     assert trend(claim, full, quick).endswith("the gap widens as the budget grows.")
+    quick["parts"][0].update(inside=4, seeds=10)  # 0.4 against 0.4: no trend
+    assert trend(claim, full, quick).endswith("no clear trend between the two budgets.")

@@ -18,6 +18,9 @@ from typing import Any
 from repro.claims import AllOf, Band, Claim, Record, Result, atomic_write
 
 SCALES_FILE = "scales.json"
+# A share of seeds inside the band that moves by less than this between the scales is no trend:
+# quick scale runs 1-2 seeds, so its share moves in steps of a half or a whole.
+CLEAR = 0.1
 
 
 def parts(claim: Claim, values: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -88,12 +91,12 @@ def trend(claim: Claim, full: Result, quick: Mapping[str, Any] | None) -> str:
     share_q, share_f = a["inside"] / max(a["seeds"], 1), b["inside"] / max(b["seeds"], 1)
     moved = (
         "the gap narrows as the budget grows"
-        if share_f > share_q
+        if share_f - share_q > CLEAR
         else "the gap widens as the budget grows"
-        if share_f < share_q
-        else "no trend between the two budgets"
+        if share_q - share_f > CLEAR
+        else "no clear trend between the two budgets"
     )
     return (
-        f"'{b['part']}': {a['inside']} of {a['seeds']} seeds at quick scale, "
+        f"'{b['part']}' held on {a['inside']} of {a['seeds']} at quick scale and "
         f"{b['inside']} of {b['seeds']} at full scale: {moved}."
     )
