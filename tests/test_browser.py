@@ -301,6 +301,24 @@ def test_every_closed_block_says_what_decided_its_verdict(browser_page, base_url
         assert size >= 14, f"{key} block {i}: claim table at {size} px"
 
 
+def test_zensical_pages_fit_a_phone_too(zensical_site, phone_page):
+    """The Zensical build (Material's successor) uses the same stylesheets: home with the board
+    and a paper page with its claim blocks are no wider than a 390 px screen there either."""
+    handler = functools.partial(QuietHandler, directory=str(zensical_site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        for path in ("", "papers/bai2018tcn/"):
+            phone_page.goto(f"http://127.0.0.1:{port}/{path}")
+            phone_page.wait_for_timeout(300)
+            width = phone_page.evaluate(PAGE_WIDTH)
+            shot(phone_page, f"zensical-phone-{path.strip('/').replace('/', '-') or 'home'}")
+            assert width <= PHONE, f"Zensical {path or 'home'}: {width} px on a {PHONE} px screen"
+    finally:
+        server.shutdown()
+
+
 def test_no_request_left_127_0_0_1_and_no_script_errors(browser_page):
     assert browser_page.outside == []
     assert browser_page.js_errors == []
