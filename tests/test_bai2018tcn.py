@@ -80,14 +80,6 @@ def test_adding_recurrent_arm_is_the_shared_read_last():
     assert net(torch.rand(3, 7, 2)).shape == (3,)
 
 
-@pytest.mark.parametrize("scale", list(SCALES))
-def test_every_criterion_arm_is_declared(scale):
-    declared = paper.arms(SCALES[scale])
-    assert set(declared) == {c.id for c in paper.CLAIMS}
-    for claim in paper.CLAIMS:
-        assert set(claim.criterion.arms()) <= set(declared[claim.id]), claim.id
-
-
 def fake_outputs(c: paper.Config, seeds, acc=None) -> dict:
     """What every unit would return, without training: recall `acc[(arm, T)]` (else chance,
     at the memoryless loss); every adding arm at MSE 0.1."""

@@ -133,15 +133,6 @@ def test_the_registered_criteria_can_come_out_either_way_with_12_seeds():
         assert _verdict(i, {"default": ones(6), arm: ones(3)[::-1]}) == Verdict.INCONCLUSIVE
 
 
-def test_arms_declare_what_combine_writes_at_every_scale():
-    """Every arm each criterion reads is declared, at quick, full and paper scale."""
-    for config in (paper.Config.quick(), paper.Config(), paper.Config.paper()):
-        declared = paper.arms(config)
-        assert set(declared) == {c.id for c in paper.CLAIMS}
-        for claim in paper.CLAIMS:
-            assert set(claim.criterion.arms()) <= set(declared[claim.id]), claim.id
-
-
 def _runs(diverged: dict[str, list[float]]) -> dict:
     """Unit outputs with the given divergences per arm and seed (the rest of no interest)."""
     done = {}

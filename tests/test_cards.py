@@ -39,6 +39,7 @@ def test_every_card_with_reproductions_declares_its_arms():
 def test_every_arm_a_criterion_reads_is_produced_at_every_scale(key, scale):
     paper = PAPERS[key]
     declared = paper.arms(paper.config(scale))
+    assert set(declared) == {c.id for c in paper.claims}, sorted(declared)
     problems = []
     for claim in paper.claims:
         if claim.criterion is None:

@@ -68,14 +68,6 @@ def test_both_arms_of_a_seed_start_from_the_same_weights():
         assert not torch.equal(pa, pc), name
 
 
-@pytest.mark.parametrize("scale", SCALES)
-def test_every_arm_a_criterion_reads_is_declared(scale):
-    config = {"quick": paper.Config.quick, "paper": paper.Config.paper}.get(scale, paper.Config)()
-    declared = paper.arms(config)
-    for claim in paper.CLAIMS:
-        assert set(claim.criterion.arms()) <= set(declared[claim.id]), claim.id
-
-
 def test_clipping_is_applied_after_backward():
     """The shared loop clips the gradients the optimizer sees (not a no-op before backward)."""
     model = torch.nn.Linear(3, 1)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from repro.claims import Record, ResultError, audit_seeds, load_audit, load_record, save_audit
+from repro.claims import Record, audit_seeds, load_audit, save_audit
+from repro.run.costs import quiet_load
 from repro.run.discover import Paper, committed_dir, scratch_dir
 from repro.run.errors import UsageError
 from repro.run.guard import refuse_dirty
@@ -35,10 +36,7 @@ def used_seeds(paper: Paper, results: Path) -> set[int]:
     """Every seed this paper has been explored, confirmed or audited on."""
     reg = paper.registration
     used = set(reg.exploration) | set(reg.confirmation) if reg is not None else set()
-    try:
-        stored = load_record(results, paper.key)
-    except ResultError:
-        stored = None
+    stored = quiet_load(results, paper.key)
     if stored is not None:
         used |= set(stored.provenance.get("seeds", []))
         for h in stored.history:

@@ -143,7 +143,8 @@ def run_paper(
     committed = guard.is_committed(paper, results_dir)
     # Unreadable counts as none: replaced by this run (`repro check` reports it).
     stored = costs.quiet_load(results_dir, paper.key)
-    last = costs.quiet_load(committed_dir(paper.root), paper.key)
+    same = Path(results_dir).resolve() == committed_dir(paper.root).resolve()
+    last = stored if same else costs.quiet_load(committed_dir(paper.root), paper.key)
     placement.set_threads()  # the one place threads are set (paper modules never do)
     env = environment(dev)
     hs = hashes(paper, config, seed_list, env)

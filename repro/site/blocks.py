@@ -200,8 +200,9 @@ def _block(s: ClaimState, page_url: str, results: Path, docs: Path | None) -> st
             f"</strong> ({esc(str(prov.get('date', ''))[:10])}): {esc(seen)}</p>"
         )
     parts += [f'<div class="sn-scroll">{compare_table(s)}</div>', _criterion(s)]
-    if s.trend():
-        parts.append(f'<p class="sn-trend"><strong>With the budget:</strong> {esc(s.trend())}</p>')
+    trend = s.trend()
+    if trend:
+        parts.append(f'<p class="sn-trend"><strong>With the budget:</strong> {esc(trend)}</p>')
     if s.result is not None and s.stale:
         parts.append(
             f'<p class="sn-stale-note"><strong>Stale:</strong> {esc(s.stale)}; the numbers '

@@ -36,7 +36,8 @@ def groups(claim: Claim, arms: list[str]) -> list[list[str]]:
     """Arms that share an axis, in the order the values list them: one group per domain, joined
     where a part compares an arm with an arm of another domain."""
     parts = claim.criterion.parts if isinstance(claim.criterion, AllOf) else (claim.criterion,)
-    paired = [(p.arm, p._ref()) for p in parts if isinstance(p, Band) and p._ref() is not None]
+    # A part comparing two arms reads both (Band.arms: the arm, then the other arm).
+    paired = [p.arms() for p in parts if isinstance(p, Band) and len(p.arms()) == 2]
     key: dict[str, str] = {}
     for arm in arms:
         key[arm] = claim.domain_of(arm)
