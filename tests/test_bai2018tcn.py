@@ -13,6 +13,7 @@ from repro import bai2018tcn as paper
 from repro.bai2018tcn import tcn
 from repro.bai2018tcn.memory import reach
 from repro.bai2018tcn.model import AddingTCN
+from repro.bai2018tcn.music import BASELINES, JSB_ARMS
 from repro.claims import Verdict
 from repro.kit import copymem, layers, rng, tasks
 from repro.kit.copymem import N_TOKENS
@@ -74,6 +75,30 @@ def test_parameter_counts_are_matched(scale):
             assert all(lo < n < hi for n in counts.values()), (task, counts)
 
 
+@pytest.mark.parametrize("scale", list(SCALES))
+def test_jsb_arms_are_matched_to_the_tcn(scale):
+    """Table 1's JSB row: about 300K parameters each; the recurrent arms within 2% of the
+    TCN's 270K (supplement Table 2: k = 3, n = 2, 150 hidden)."""
+    c = SCALES[scale]
+    counts = {arm: layers.n_params(paper.model(c, "jsb", arm)) for arm in JSB_ARMS}
+    assert 260_000 < counts["tcn"] < 280_000, counts
+    assert all(abs(n / counts["tcn"] - 1) < 0.02 for n in counts.values()), counts
+    assert paper.model(c, "jsb", "tcn").tcn.receptive_field == 13
+
+
+def test_jsb_models_predict_the_next_frame_causally():
+    """Changing frame t + 1 leaves every logit up to t alone, for every arm."""
+    x = (torch.rand(2, 30, 88) < 0.05).float()  # (B, L, 88)
+    changed = x.clone()
+    changed[:, 16:] = 1 - changed[:, 16:]
+    for arm in JSB_ARMS:
+        net = paper.model(paper.Config(), "jsb", arm).eval()
+        with torch.no_grad():
+            a, b = net(x), net(changed)  # (B, L, 88)
+        assert a.shape == (2, 30, 88)
+        assert torch.equal(a[:, :16], b[:, :16]) and not torch.equal(a[:, 16:], b[:, 16:]), arm
+
+
 def test_adding_recurrent_arm_is_the_shared_read_last():
     net = paper.model(paper.Config(), "adding", "gru")
     assert isinstance(net, layers.ReadLast) and isinstance(net.rnn, torch.nn.GRU)
@@ -86,7 +111,11 @@ def fake_outputs(c: paper.Config, seeds, acc=None) -> dict:
     acc = acc or {}
     done = {}
     for u in paper.units(c, seeds):
-        if u.part == paper.ADDING:
+        if u.part == paper.JSB:
+            done[u] = {"nll": 9.0, "best_epoch": 3, "valid": [10.0, 9.0], "params": 270_000}
+            done[u] |= {"data": {f"{s}_pieces": 1.0 for s in ("train", "valid", "test")}}
+            done[u]["data"] |= {"frames": 9.0, "mean_length": 3.0, "mean_polyphony": 3.9}
+        elif u.part == paper.ADDING:
             done[u] = {"mse": 0.1, "curve": [0.2, 0.1], "params": 4000}
         else:
             a = acc.get((u.arm, u.T), 0.125)
@@ -137,7 +166,7 @@ def test_a_diverged_run_is_nan_in_every_value_it_feeds():
     for u in done:
         if u.part == paper.COPY and u.arm == "tcn" and u.seed in (0, 1):
             done[u] = done[u] | {"value": math.nan, "acc": math.nan}
-    copy, _, memory = paper.combine(c, seeds, done)
+    copy, _, memory, _ = paper.combine(c, seeds, done)
     assert math.isnan(copy.values["tcn"][0]) and math.isnan(memory.values["tcn_reach"][1])
     assert claim.evaluate(copy.values).verdict != Verdict.REPRODUCED
 
@@ -232,6 +261,20 @@ def test_quick_adding_direction(quick_record):
     assert v["tcn"] < 1 / 12 and v["gru"] < 1 / 12, v
     assert v["lstm"] > 0.14 and v["rnn"] > 0.14, v
     assert abs(v["predict_one"] - 1 / 6) < 0.003 and 0.1767 - v["predict_one"] > 0.007, v
+
+
+def test_quick_jsb_direction(quick_record):
+    """Quick: 24 pieces a split, 20 epochs of 6 steps, one seed. The TCN leaves the counting
+    baselines' level within these steps (below the independent-keys Bernoulli) and so lies below
+    the LSTM and the GRU, which are still on the plateau near the Bernoulli level that the probes
+    saw last 10-15 epochs on the whole data; the gated-against-RNN parts are not asserted here.
+    The Markov chain scores below the Bernoulli on every split (held notes)."""
+    r = quick_record.results["bai2018tcn.jsb-chorales"]
+    v = {arm: vals[0] for arm, vals in r.values.items()}
+    assert set(v) == {*JSB_ARMS, *BASELINES} and all(math.isfinite(x) for x in v.values()), v
+    assert v["tcn"] < v["bernoulli"] - 0.3, v
+    assert v["tcn"] < v["lstm"] and v["tcn"] < v["gru"], v
+    assert v["markov"] < v["bernoulli"] < 88 * math.log(2), v
 
 
 # ---- the TCN (Section 3): causality, receptive field, weight normalization --------------

@@ -1,0 +1,180 @@
+"""Kit room, polyphonic music modelling: batches of piano rolls, the frame NLL, early stopping.
+
+A model reads frames 0 .. T-2 of a roll and predicts frames 1 .. T-1, 88 independent Bernoullis
+per frame given the past (Boulanger-Lewandowski et al. 2012):
+
+    NLL = - (1 / F) sum_frames sum_{k=1}^{88} [ y_k log p_k + (1 - y_k) log (1 - p_k) ]
+
+with F the number of predicted frames of the split, every frame weighed equally (as the reference
+TCN code scores it: total over frames / frames). Chorales of unequal length are padded into
+minibatches and the padding masked out of the loss. `fit` trains with the kit's one loop an epoch
+at a time, scores the validation split after each, stops when it has not improved for `patience`
+epochs and reports the test NLL of the best validation epoch's weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from repro.kit.device import to_device
+from repro.kit.train import train
+
+KEYS = 88
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}  # nn.RNN: the plain tanh RNN
+
+
+class FrameRNN(nn.Module):
+    """A recurrent stack over frames with a linear read-out of the next frame's 88 logits:
+    (B, L, 88) -> (B, L, 88). `forget_bias` (LSTM only): the forget gate's initial bias."""
+
+    def __init__(
+        self,
+        cell: str,
+        hidden: int,
+        layers: int = 1,
+        dropout: float = 0.0,
+        forget_bias: float | None = None,
+    ):
+        super().__init__()
+        self.rnn = CELLS[cell](KEYS, hidden, layers, batch_first=True, dropout=dropout)
+        self.head = nn.Linear(hidden, KEYS)
+        if forget_bias is not None:
+            if cell != "lstm":
+                raise ValueError(f"a forget-gate bias needs an LSTM, not {cell!r}")
+            for name, b in self.rnn.named_parameters():  # gates (i, f, g, o) in torch's order
+                if name.startswith("bias_"):
+                    with torch.no_grad():
+                        b[hidden : 2 * hidden] = forget_bias if "ih" in name else 0.0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, L, 88)
+        out, _ = self.rnn(x)  # (B, L, H)
+        return self.head(out)  # (B, L, 88) logits
+
+
+def pad(rolls: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(x, y, mask) of a minibatch: x (B, L, 88) frames 0 .. T-2, y (B, L, 88) frames 1 .. T-1,
+    mask (B, L) 1 where a predicted frame exists; L = longest T - 1."""
+    L = max(len(r) for r in rolls) - 1
+    x = torch.zeros(len(rolls), L, KEYS)  # (B, L, 88)
+    y = torch.zeros(len(rolls), L, KEYS)  # (B, L, 88)
+    mask = torch.zeros(len(rolls), L)  # (B, L)
+    for i, r in enumerate(rolls):
+        t = torch.from_numpy(r.astype(np.float32))  # (T, 88)
+        x[i, : len(r) - 1], y[i, : len(r) - 1], mask[i, : len(r) - 1] = t[:-1], t[1:], 1.0
+    return x, y, mask
+
+
+def frame_nll(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Mean over the batch's real frames of the summed binary cross-entropy over 88 keys."""
+    x, y, mask = batch
+    logits = model(x)  # (B, L, 88)
+    bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none").sum(-1)  # (B, L)
+    return (bce * mask).sum() / mask.sum()
+
+
+def nll(model: nn.Module, rolls: Sequence[np.ndarray], batch: int = 64) -> float:
+    """The split's NLL per predicted frame, every frame weighed equally (model in eval mode)."""
+    model.eval()
+    total, frames = 0.0, 0.0
+    with torch.no_grad():
+        for i in range(0, len(rolls), batch):
+            x, y, mask = to_device(pad(rolls[i : i + batch]))
+            bce = F.binary_cross_entropy_with_logits(model(x), y, reduction="none").sum(-1)
+            total += float((bce * mask).sum())
+            frames += float(mask.sum())
+    return total / frames
+
+
+def epoch_batches(
+    rolls: Sequence[np.ndarray], batch: int, gen: torch.Generator
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """One pass over the training pieces in a fresh random order, `batch` pieces at a time."""
+    order = torch.randperm(len(rolls), generator=gen).tolist()
+    for i in range(0, len(order), batch):
+        yield pad([rolls[j] for j in order[i : i + batch]])
+
+
+@dataclass
+class Fit:
+    """One early-stopped run: the test NLL at the best validation epoch, and the curve."""
+
+    test: float  # NaN when the run diverged: a diverged run never scores
+    best_epoch: int  # 1-based epoch of the lowest validation NLL
+    valid: list[float]  # validation NLL after each epoch
+    train: list[float]  # mean training loss of each epoch
+    diverged: bool
+
+
+def fit(
+    model: nn.Module,
+    splits: dict[str, list[np.ndarray]],
+    optimizer: torch.optim.Optimizer,
+    gen: torch.Generator,
+    *,
+    batch: int,
+    clip: float | None,
+    max_epochs: int,
+    patience: int,
+    desc: str,
+    loss_fn: Callable = frame_nll,
+    on_step: Callable | None = None,
+) -> Fit:
+    """Train on splits["train"] until the validation NLL has not improved for `patience` epochs
+    (or `max_epochs`); the test NLL of the best validation epoch's weights. `loss_fn` and
+    `on_step` go to the training loop (weight noise is added by one and removed by the other)."""
+    best, best_epoch, best_state = math.inf, 0, None
+    valid, train_loss = [], []
+    per_epoch = math.ceil(len(splits["train"]) / batch)
+    for epoch in range(1, max_epochs + 1):
+        hist = train(
+            model,
+            epoch_batches(splits["train"], batch, gen),
+            loss_fn,
+            optimizer,
+            per_epoch,
+            clip=clip,
+            on_step=on_step,
+            desc=f"{desc} epoch {epoch}",
+        )
+        if hist.diverged:
+            return Fit(math.nan, best_epoch, valid, train_loss, True)
+        train_loss.append(float(np.mean(hist.loss)))
+        valid.append(nll(model, splits["valid"]))
+        if not math.isfinite(valid[-1]):  # finite losses, yet a non-finite score: diverged too
+            return Fit(math.nan, best_epoch, valid, train_loss, True)
+        if valid[-1] < best:
+            best, best_epoch = valid[-1], epoch
+            best_state = copy.deepcopy(model.state_dict())
+        elif epoch - best_epoch >= patience:
+            break
+    model.load_state_dict(best_state)
+    return Fit(nll(model, splits["test"]), best_epoch, valid, train_loss, False)
+
+
+def baselines(train_rolls: Sequence[np.ndarray], test_rolls: Sequence[np.ndarray]) -> dict:
+    """Test NLL per predicted frame of two models with no learning beyond counting, fit on the
+    training split (add-one smoothed): each key an independent Bernoulli ("bernoulli"), and each
+    key a two-state Markov chain on its own previous frame ("markov")."""
+    prev = np.concatenate([r[:-1] for r in train_rolls]).astype(bool)  # (N, 88)
+    nxt = np.concatenate([r[1:] for r in train_rolls]).astype(bool)  # (N, 88)
+    p_on = (nxt.sum(0) + 1) / (len(nxt) + 2)  # (88,)
+    p_stay = ((nxt & prev).sum(0) + 1) / (prev.sum(0) + 2)  # P(on | on before), (88,)
+    p_start = ((nxt & ~prev).sum(0) + 1) / ((~prev).sum(0) + 2)  # P(on | off before)
+    tp = np.concatenate([r[:-1] for r in test_rolls]).astype(bool)
+    ty = np.concatenate([r[1:] for r in test_rolls]).astype(bool)
+
+    def score(p: np.ndarray) -> float:
+        return float(-(np.where(ty, np.log(p), np.log1p(-p))).sum(1).mean())
+
+    return {
+        "bernoulli": score(np.broadcast_to(p_on, ty.shape)),
+        "markov": score(np.where(tp, p_stay, p_start)),
+    }
