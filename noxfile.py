@@ -62,9 +62,10 @@ def docs(session: nox.Session) -> None:
 @nox.session(venv_backend="none", default=False)
 def zensical(session: nox.Session) -> None:
     """Build the site with Zensical into site/ (citations and claim blocks through the Markdown
-    extension repro.site.markdown; notebook pages are not rendered by Zensical yet)."""
+    extension repro.site.markdown; the notebooks rendered to Markdown pages first, in
+    scratch/zensical, by repro.site.zensical). `-- ARGS` go to `zensical build` (`--strict`)."""
     _install(session, "docs", "zensical")
-    _run(session, "zensical", "build", *session.posargs)
+    _run(session, "python", "-m", "repro.site.zensical", *session.posargs)
 
 
 @nox.session(venv_backend="none", default=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -26,6 +25,8 @@ CORE = [
     "amodei2016deepspeech2",
 ]
 ENV = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+# The browser fixtures (chromium through Playwright): tests/browsing.py.
+pytest_plugins = ["browsing"]
 # Where browser screenshots and build logs are kept (CI prints this folder's path).
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -80,35 +81,23 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site
 
 
-ZENSICAL_IGNORE = (
-    ".nox",
-    ".venv",
-    ".git",
-    "site",
-    "test-artifacts",
-    "scratch",
-    ".cache",
-    "__pycache__",
-)
-
-
 @pytest.fixture(scope="session")
 def zensical_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real project built with Zensical (which runs no MkDocs plugins, only the Markdown
-    extension repro.site.markdown), in a copy of the project: Zensical writes to site_dir and
-    takes no output option."""
+    extension repro.site.markdown) the way `nox -s zensical` builds it: repro.site.zensical
+    first renders the notebooks to Markdown pages in a prepared tree, here a temporary one."""
     zensical = Path(sys.executable).parent / "zensical"
     if not zensical.exists():
         pytest.fail("zensical is not installed (the test dependency group has it)")
-    copy = tmp_path_factory.mktemp("zensical") / "project"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(*ZENSICAL_IGNORE))
+    out = tmp_path_factory.mktemp("zensical")
     start = time.perf_counter()
+    args = ["--out", str(out), "--site-dir", "", "--strict"]  # the site stays in out/site
     proc = subprocess.run(
-        [str(zensical), "build"],
+        [sys.executable, "-m", "repro.site.zensical", *args],
         capture_output=True,
         text=True,
-        cwd=copy,
-        env={**ENV, "PYTHONPATH": str(copy)},
+        cwd=ROOT,
+        env=ENV,
         timeout=600,
     )
     ARTIFACTS.mkdir(exist_ok=True)
@@ -116,7 +105,7 @@ def zensical_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"{time.perf_counter() - start:.2f} s\n{proc.stdout}\n{proc.stderr}"
     )
     assert proc.returncode == 0, f"zensical build failed:\n{proc.stdout}\n{proc.stderr}"
-    return copy / "site"
+    return out / "site"
 
 
 MINI_CONFIG = """\

@@ -124,6 +124,11 @@ def test_board_lists_every_claim_with_links(ran):
     for value in ("check", "reproduction", "reproduced", "not yet specified"):
         assert f'data-value="{value}"' in html
     assert 'data-verdict="reproduced"' in html and 'data-replication="not-audited"' in html
+    # Nothing only on hover (a touch reader cannot hover): every interval is in a fold.
+    assert "title=" not in html and html.count('<details class="sn-more">') >= 1
+    state = site_of(ran).by_key[KEY][0]
+    arm, summary = next(iter(state.result.summary.items()))
+    assert f"{arm}: {summary.text()}" in board.ours_short(state)
     nested = board.board_html(site_of(ran), "notebooks/")
     assert f'href="../papers/{KEY}/#claim-fake2020paper-works"' in nested
 

@@ -1,118 +1,16 @@
-"""What a reader sees: the built site in Debian's chromium, driven by Playwright, offline.
-
-Never runs `playwright install`: it drives /usr/bin/chromium (apt). Where that browser is not
-installed the test skips and says so; .ci/run installs it, so CI always runs this test.
-Screenshots go to test-artifacts/.
+"""What a reader sees: the built MkDocs site in Debian's chromium, driven by Playwright,
+offline (fixtures: tests/browsing.py). Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import urlparse
-
 import pytest
+from browsing import PAGE_WIDTH, PHONE, offline, require_chromium, shot
 
-from conftest import ARTIFACTS, CORE, SITE_PORT
+from conftest import CORE
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.browser
-
-if not CHROMIUM.exists() and not os.environ.get("SEQNOTES_REQUIRE_BROWSER"):
-    pytest.skip(
-        "Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
-        allow_module_level=True,
-    )
-from playwright import sync_api  # noqa: E402  (installed by the test dependency group)
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep pytest output readable
-        pass
-
-
-@pytest.fixture(scope="module")
-def base_url(built_site: Path):
-    handler = functools.partial(QuietHandler, directory=str(built_site))
-    server = ThreadingHTTPServer(("127.0.0.1", SITE_PORT), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{SITE_PORT}/"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser(base_url: str):
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-def _offline(context, outside: list[str]) -> None:
-    """Anything not on 127.0.0.1 is recorded and aborted."""
-
-    def guard(route):
-        host = urlparse(route.request.url).hostname
-        if host in ("127.0.0.1",) or route.request.url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-
-
-@pytest.fixture(scope="module")
-def browser_page(browser):
-    """A desktop page whose every request is checked (`page.outside`), and its script errors."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
-    outside: list[str] = []
-    _offline(context, outside)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.outside, page.js_errors = outside, errors
-    yield page
-    context.close()
-
-
-@pytest.fixture(scope="module")
-def phone_page(browser):
-    """A phone (390 x 844, touch), offline like `browser_page`."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
-    )
-    outside: list[str] = []
-    _offline(context, outside)
-    page = context.new_page()
-    page.outside = outside
-    yield page
-    context.close()
-
-
-PHONE = 390
-# The page's width in CSS pixels: wider than the screen means a reader must pan (or, with
-# Material's overflow-x: hidden, cannot reach what is cut off).
-PAGE_WIDTH = "document.documentElement.scrollWidth"
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+require_chromium()
 
 
 def test_home_page_renders(browser_page, base_url):
@@ -150,14 +48,16 @@ def test_math_is_typeset_after_instant_navigation(browser_page, base_url):
 
 
 def test_mathjax_loads_only_on_pages_with_math(browser, base_url):
-    """The home page (no math) never fetches MathJax's 1.2 MB; a page with math does."""
+    """The home page and the results notebook (no math in its Markdown cells) never fetch
+    MathJax's 1.2 MB; a page with math does."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    _offline(context, [])
+    offline(context, [])
     page = context.new_page()
     fetched: list[str] = []
     page.on("request", lambda r: fetched.append(r.url))
-    page.goto(base_url)
-    page.wait_for_load_state("networkidle")
+    for path in ("", "notebooks/results/"):
+        page.goto(base_url + path)
+        page.wait_for_load_state("networkidle")
     assert not [u for u in fetched if "mathjax/tex-mml-chtml" in u]
     page.goto(base_url + "papers/bengio1994learning/")
     page.locator("mjx-container").first.wait_for(state="attached", timeout=15000)
@@ -231,32 +131,24 @@ def test_the_board_filters_by_verdict_and_sorts(browser_page, base_url):
     shot(browser_page, "board")
 
 
-def test_the_same_page_under_zensical(zensical_site, browser_page):
-    """Zensical runs no MkDocs plugin: the citation hover and the claim block come from the
-    Markdown extension (repro.site.markdown)."""
-    handler = functools.partial(QuietHandler, directory=str(zensical_site))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        port = server.server_address[1]
-        browser_page.goto(f"http://127.0.0.1:{port}/papers/bai2018tcn/")
-        cite = browser_page.locator("a.sn-cite[data-key='bai2018tcn']").first
-        card = browser_page.locator(".sn-cite-item", has=cite).first.locator(".sn-cite-card")
-        cite.scroll_into_view_if_needed()
-        cite.hover()
-        card.wait_for(state="visible", timeout=5000)
-        assert "Shaojie Bai" in card.inner_text()
-        block = browser_page.locator("#claim-bai2018tcn-copy-memory")
-        block.scroll_into_view_if_needed()
-        assert block.locator("svg.sn-dots").is_visible()
-        figure = block.locator("img").first  # loading="lazy": it loads once scrolled to
-        figure.scroll_into_view_if_needed()
-        browser_page.wait_for_function(
-            "i => i.complete && i.naturalWidth > 0", arg=figure.element_handle(), timeout=5000
-        )
-        shot(browser_page, "zensical-claim-block")
-    finally:
-        server.shutdown()
+def test_the_board_has_no_hover_only_text(browser_page, base_url):
+    """Nothing on the board lives only in a hover title (a touch reader cannot open one): a cut
+    "Paper says" text and every arm's interval open under the claim's line on a click or tap."""
+    browser_page.goto(base_url)
+    board = browser_page.locator(".sn-board")
+    assert board.locator("[title]").count() == 0
+    cut = board.locator("td[data-label='Paper says'] details.sn-more").first
+    cut.scroll_into_view_if_needed()
+    summary, full = cut.locator("summary"), cut.locator(".sn-more-full")
+    short = summary.inner_text()
+    assert short.endswith("…") and not full.is_visible()
+    summary.click()
+    full.wait_for(state="visible", timeout=5000)
+    assert full.inner_text().startswith(short.rstrip("…")) and len(full.inner_text()) > len(short)
+    ours = board.locator("td[data-label='Ours'] details.sn-more").first
+    ours.locator("summary").click()
+    assert "[" in ours.locator(".sn-more-full").inner_text()  # the intervals: mean [lo, hi]
+    shot(browser_page, "board-fold-open")
 
 
 @pytest.mark.parametrize("path", ["", *(f"papers/{key}/" for key in CORE)])
@@ -299,24 +191,6 @@ def test_every_closed_block_says_what_decided_its_verdict(browser_page, base_url
         cell = block.locator("table.sn-compare td").first
         size = float(cell.evaluate("c => getComputedStyle(c).fontSize").removesuffix("px"))
         assert size >= 14, f"{key} block {i}: claim table at {size} px"
-
-
-def test_zensical_pages_fit_a_phone_too(zensical_site, phone_page):
-    """The Zensical build (Material's successor) uses the same stylesheets: home with the board
-    and a paper page with its claim blocks are no wider than a 390 px screen there either."""
-    handler = functools.partial(QuietHandler, directory=str(zensical_site))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        port = server.server_address[1]
-        for path in ("", "papers/bai2018tcn/"):
-            phone_page.goto(f"http://127.0.0.1:{port}/{path}")
-            phone_page.wait_for_timeout(300)
-            width = phone_page.evaluate(PAGE_WIDTH)
-            shot(phone_page, f"zensical-phone-{path.strip('/').replace('/', '-') or 'home'}")
-            assert width <= PHONE, f"Zensical {path or 'home'}: {width} px on a {PHONE} px screen"
-    finally:
-        server.shutdown()
 
 
 def test_no_request_left_127_0_0_1_and_no_script_errors(browser_page):

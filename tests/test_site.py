@@ -4,7 +4,9 @@ and every bad input failing the build with file and line."""
 from __future__ import annotations
 
 import json
+import posixpath
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -180,11 +182,10 @@ def test_no_raw_citation_is_left_by_mkdocs(built_site):
 
 
 def test_zensical_renders_citations_bibliographies_and_claim_blocks(zensical_site):
-    """The same pages under Zensical (notebook pages excepted: Zensical does not render them
-    yet): citations with hover cards, a per-page bibliography, the references page with its
-    "cited on" backlinks, claim blocks with embedded figures, the board."""
-    pages = [p for p in _raw_citations(zensical_site) if not p.startswith("notebooks/")]
-    assert pages == []
+    """The same pages under Zensical, notebook pages included: citations with hover cards, a
+    per-page bibliography, the references page with its "cited on" backlinks, claim blocks
+    with embedded figures, the board."""
+    assert _raw_citations(zensical_site) == []
     bai = (zensical_site / "papers" / "bai2018tcn" / "index.html").read_text()
     assert 'class="sn-cite"' in bai and 'id="bib-bai2018tcn"' in bai
     assert 'id="claim-bai2018tcn-copy-memory"' in bai and 'src="data:image/svg+xml;base64,' in bai
@@ -217,3 +218,70 @@ def test_search_indexes_what_pages_say_not_hover_cards_or_provenance(built_site:
         if d["location"].startswith("papers/bai2018tcn/") and "Bai et al., 2018" in d["text"]
     ]
     assert cited  # the citation itself stays searchable
+
+
+# ---- notebook pages in both builds -------------------------------------------------------
+
+NOTEBOOKS = ROOT / "docs" / "notebooks"
+RESULTS_NB = NOTEBOOKS / "results.ipynb"
+LINK_RE = re.compile(r"""\b(?:href|src)="([^"#?]*)""")
+
+
+def _links(site: Path) -> list[tuple[str, str]]:
+    """(page, link) for every href and src in the site's HTML, fragments and queries cut."""
+    return [
+        (str(page.relative_to(site)), m.group(1))
+        for page in sorted(site.rglob("*.html"))
+        for m in LINK_RE.finditer(page.read_text(encoding="utf-8"))
+    ]
+
+
+def test_zensical_links_to_no_raw_notebook(zensical_site: Path):
+    """Zensical runs no mkdocs-jupyter: without the pre-build every menu linked the raw .ipynb
+    and the jupytext .py notebooks instead of their pages."""
+    raw = {p.name for p in NOTEBOOKS.glob("*.py")}
+    assert raw, "docs/notebooks has a jupytext notebook, so .py links are checked too"
+    found = [
+        f"{page}: {link}"
+        for page, link in _links(zensical_site)
+        if link.endswith(".ipynb") or link.rsplit("/", 1)[-1] in raw
+    ]
+    assert found == [], f"{len(found)} links to raw notebooks, e.g. {found[:5]}"
+
+
+def _visible_text(html_text: str) -> str:
+    text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", html_text, flags=re.S)
+    return " ".join(unescape(text).split())
+
+
+def _assert_the_results_notebook_is_a_page(site: Path) -> None:
+    """Its title, a section heading and a line its code printed, all taken from the notebook
+    itself; every stored figure shown; and a link to the page in the home page's menu."""
+    nb = json.loads(RESULTS_NB.read_text(encoding="utf-8"))
+    markdown = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    headings = [line for cell in markdown for line in cell.splitlines() if line.startswith("#")]
+    outputs = [o for c in nb["cells"] for o in c.get("outputs", [])]
+    printed = next("".join(o["text"]).splitlines()[0] for o in outputs if o.get("text"))
+    figures = sum("image/svg+xml" in o.get("data", {}) for o in outputs)
+    assert headings[0].startswith("# ") and len(headings) > 1 and figures > 0
+    page = site / "notebooks" / "results" / "index.html"
+    assert page.exists(), f"no page for {RESULTS_NB.name} in {site}"
+    html_text = page.read_text(encoding="utf-8")
+    text = _visible_text(html_text)
+    for expected in (headings[0].lstrip("# "), headings[1].lstrip("# "), printed):
+        assert " ".join(expected.split()) in text, expected
+    shown = re.findall(r'<img\b[^>]*\bsrc="(data:image/svg\+xml[^"]*|[^"]+\.svg)"', html_text)
+    assert len(shown) >= figures, f"{len(shown)} of {figures} figures shown"
+    files = [src for src in shown if not src.startswith("data:")]
+    assert [src for src in files if not (page.parent / src).resolve().is_file()] == []
+    home = (site / "index.html").read_text(encoding="utf-8")
+    menu = {posixpath.normpath(href) for href in LINK_RE.findall(home)}
+    assert "notebooks/results" in menu, "the results notebook is not in the home page's menu"
+
+
+def test_the_results_notebook_is_a_page_under_mkdocs(built_site: Path):
+    _assert_the_results_notebook_is_a_page(built_site)
+
+
+def test_the_results_notebook_is_a_page_under_zensical(zensical_site: Path):
+    _assert_the_results_notebook_is_a_page(zensical_site)

@@ -19,10 +19,19 @@ window.MathJax = {
 // MathJax (about 1.2 MB) loads only once a page with math is shown: a page without math (the
 // home page, the board, most topics) never fetches it. It sits beside this file.
 const MATHJAX_SRC = new URL("vendor/mathjax/tex-mml-chtml.js", document.currentScript.src).href;
-const HAS_MATH = ".arithmatex, .jp-RenderedMarkdown";
+// A notebook's Markdown cells count only when one holds a TeX delimiter: every notebook page has
+// such cells, most have no math (the results notebook has none: 1.2 MB saved there).
+const TEX = /\$|\\\(|\\\[/;
+
+function hasMath() {
+  if (document.querySelector(".arithmatex")) return true;
+  return Array.from(document.querySelectorAll(".jp-RenderedMarkdown")).some((cell) =>
+    TEX.test(cell.textContent),
+  );
+}
 
 function typeset() {
-  if (!document.querySelector(HAS_MATH)) return;
+  if (!hasMath()) return;
   if (window.MathJax.typesetPromise) {
     // Instant navigation swapped the content without a reload: typeset the new page.
     MathJax.startup.output.clearCache();

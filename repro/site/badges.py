@@ -39,17 +39,19 @@ def badge(label: str) -> str:
 
 
 def stale_badge(s: ClaimState) -> str:
+    """ "stale" where the result's code or config hash no longer matches; the reason is printed
+    beside it (the block's stale note, the board's fold), never in a hover-only title."""
     if s.result is None or not s.stale:
         return ""
-    return f'<span class="sn-badge sn-badge--stale" title="{esc(s.stale)}">stale</span>'
+    return '<span class="sn-badge sn-badge--stale">stale</span>'
 
 
 def scale_badge(s: ClaimState) -> str:
+    """The scale in words where the result is not the full-scale run ("quick scale")."""
     scale = s.result.provenance.get("scale") if s.result else None
     if not scale or scale == "full":
         return ""
-    title = "not the full-scale run"
-    return f'<span class="sn-badge sn-badge--scale" title="{title}">{esc(scale)}</span>'
+    return f'<span class="sn-badge sn-badge--scale">{esc(scale)} scale</span>'
 
 
 def kind_badge(s: ClaimState) -> str:

@@ -24,21 +24,30 @@ from repro.site.blocks import SiteStates, anchor, page_target
 from repro.site.details import esc, relurl
 
 
+def _more(short: str, full: str) -> str:
+    """`short` (HTML) on the claim's one line, `full` (HTML) one click or tap away: nothing on
+    the board is hover-only text, which a touch reader could never open."""
+    return (
+        f'<details class="sn-more"><summary><span class="sn-more-short">{short}</span>'
+        f'</summary><div class="sn-more-full">{full}</div></details>'
+    )
+
+
 def ours_short(s: ClaimState, limit: int = 3) -> str:
-    """Up to `limit` arms' means at 3 significant digits; every arm's interval in the tooltip."""
+    """Up to `limit` arms' means at 3 significant digits; every arm's interval one tap away."""
     if s.result is None:
         return "–"
     items = list(s.result.summary.items())
     shown = [f"{esc(arm)} {esc(fmt(m.mean))}" for arm, m in items[:limit]]
     if len(items) > limit:
         shown.append(f"+{len(items) - limit}")
-    full = "; ".join(f"{arm}: {m.text()}" for arm, m in items)
-    return f'<span title="{esc(full)}">{" · ".join(shown) or "–"}</span>'
+    full = "<br>".join(esc(f"{arm}: {m.text()}") for arm, m in items)
+    return _more(" · ".join(shown) or "–", full)
 
 
 def paper_short(s: ClaimState, limit: int = 3) -> str:
     """The paper's numbers in our metric, arm by arm like `ours_short`, where the claim gives
-    them; else its reported text, cut short (whole in the tooltip)."""
+    them; else its reported text, cut short; the whole text one tap away."""
     arms = list(s.claim.paper_arms.items())
     if not arms:
         return _short(s.claim.paper_value)
@@ -46,12 +55,19 @@ def paper_short(s: ClaimState, limit: int = 3) -> str:
     if len(arms) > limit:
         shown.append(f"+{len(arms) - limit}")
     full = f"{s.claim.paper_value} (in our metric: {s.claim.paper_arms_from})"
-    return f'<span title="{esc(full)}">{" · ".join(shown)}</span>'
+    return _more(" · ".join(shown), esc(full))
 
 
-def _short(text: str, width: int = 90) -> str:
-    cut = text if len(text) <= width else text[: width - 1].rstrip() + "…"
-    return f'<span title="{esc(text)}">{esc(cut)}</span>'
+def _short(text: str, width: int = 60) -> str:
+    if len(text) <= width:
+        return f"<span>{esc(text)}</span>"
+    return _more(esc(text[: width - 1].rstrip() + "…"), esc(text))
+
+
+def _stale(s: ClaimState) -> str:
+    """The stale badge with its reason folded beside it."""
+    mark = stale_badge(s)
+    return _more(mark, esc(s.stale)) if mark else ""
 
 
 def _filters(states: list[ClaimState]) -> str:
@@ -114,7 +130,7 @@ def board_html(site: SiteStates, page_url: str) -> str:
                 ("Paper", f'<a href="{esc(page)}">{esc(site.labels.get(key, key))}</a>'),
                 ("Claim", f'<a href="{esc(page)}#{anchor(s.claim.id)}">{esc(s.claim.heading)}</a>'),
                 ("Kind", kind_badge(s)),
-                ("Verdict", badge(label) + replication_badge(s) + stale_badge(s) + scale_badge(s)),
+                ("Verdict", badge(label) + replication_badge(s) + _stale(s) + scale_badge(s)),
                 ("Paper says", paper_short(s)),
                 ("Ours", ours_short(s)),
                 ("Last run", esc(date)),

@@ -8,7 +8,8 @@ HTML, notebooks included, with links relative to each page); every other builder
 - `[@key]` and `[@a; @b]` become author-year citations with the full reference on hover, linked
   to the page's own bibliography, which is appended to the page;
 - `{{ bibliography }}` lists every entry of refs.bib with "cited on" backlinks (found by
-  scanning the docs' sources, as the joins checker does);
+  scanning the pages, as the joins checker does: the docs' sources, or with `pages_dir` the
+  tree a pre-build wrote, where notebooks are Markdown pages; see repro.site.zensical);
 - `{{ claims KEY }}`, `{{ claim ID }}`, `{{ claims_board }}` render the claim blocks and the
   board from the stored results; figures are embedded (a Markdown extension is not told the
   page's URL, so a relative figure link could not be written).
@@ -37,8 +38,12 @@ class SeqnotesError(Exception):
 
 
 @functools.cache
-def _project(root: str, bibfile: str, results_dir: str, docs_dir: str) -> tuple[Any, ...]:
-    """Bibliography, claim states and "cited on" pages, computed once per build process."""
+def _project(
+    root: str, bibfile: str, results_dir: str, docs_dir: str, pages_dir: str = ""
+) -> tuple[Any, ...]:
+    """Bibliography, claim states and "cited on" pages, computed once per build process. The
+    checks read the sources under `docs_dir`; the backlinks name the pages actually built,
+    under `pages_dir` where it is given."""
     base = Path(root).resolve()
     bib = load_bibliography(base / bibfile)
     refs = joins.scan_docs(base, docs_dir)
@@ -47,11 +52,15 @@ def _project(root: str, bibfile: str, results_dir: str, docs_dir: str) -> tuple[
     )
     if errors:
         raise SeqnotesError("seqnotes check failed:\n  " + "\n  ".join(errors))
+    pages, prefix = base / docs_dir, docs_dir
+    if pages_dir:  # a pre-build's tree (repro.site.zensical): notebooks are Markdown there
+        pages = Path(pages_dir).resolve()
+        refs, prefix = joins.scan_docs(pages.parent, pages.name), pages.name
     cited_on: dict[str, dict[str, str]] = {}
     for ref in refs:
         if ref.kind == "cite":
-            page = ref.path.removeprefix(f"{docs_dir}/")
-            cited_on.setdefault(ref.arg, {})[page] = _title(base / ref.path)
+            page = ref.path.removeprefix(f"{prefix}/")
+            cited_on.setdefault(ref.arg, {})[page] = _title(pages / page)
     return bib, site, cited_on
 
 
@@ -73,6 +82,7 @@ class _Pages(Postprocessor):
             self.config["bibfile"],
             self.config["results_dir"],
             self.config["docs_dir"],
+            self.config["pages_dir"],
         )
         cited: list[str] = []
         is_references = "{{ bibliography }}" in text
@@ -132,6 +142,7 @@ class SeqnotesExtension(Extension):
             "bibfile": ["refs.bib", "the bibliography, relative to root"],
             "results_dir": ["docs/results", "the committed results, relative to root"],
             "docs_dir": ["docs", "the pages, relative to root"],
+            "pages_dir": ["", "the pages as built, if a pre-build wrote them elsewhere"],
         }
         super().__init__(**kwargs)
 
