@@ -112,3 +112,27 @@ def test_forget_bias_lands_on_the_forget_gate():
 
 def _no_network(*args, **kwargs):
     raise AssertionError("the chorales must not touch the network")
+
+
+def test_topic_page_states_what_the_committed_run_measured():
+    """The topic page's table of our data set is what the committed JSB run recorded (pieces,
+    frames, length, polyphony, the counting baselines), to the digits the page prints."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    record = json.loads((root / "docs/results/bai2018tcn/result.json").read_text())
+    result = record["results"]["bai2018tcn.jsb-chorales"]
+    st, values = result["extra"]["data"], result["values"]
+    page = (root / "docs/topics/polyphonic-music.md").read_text(encoding="utf-8")
+    pieces = " / ".join(f"{st[f'{s}_pieces']:.0f}" for s in chorales.SPLIT)
+    expected = [
+        f"| {pieces} |",
+        f"| {st['frames']:,.0f} |",
+        f"| {st['mean_length']:.1f} |",
+        f"| {st['mean_polyphony']:.2f} |",
+        f"| {values['bernoulli'][0]:.2f} |",
+        f"| {values['markov'][0]:.2f} |",
+    ]
+    missing = [e for e in expected if e not in page]
+    assert not missing, missing
