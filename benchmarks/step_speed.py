@@ -112,11 +112,11 @@ def he_cases() -> list[Case]:
     from repro import he2016resnet as he
 
     c = he.Config()
-    x = torch.randn(c.batch, 3, c.image, c.image)  # (B, 3, H, W): content does not change the time
+    x = torch.randn(c.batch, 1, 8, 8)  # (B, 1, 8, 8) optdigits: content does not change the time
     y = torch.randint(0, c.classes, (c.batch,))  # (B,)
     cases = []
     for name, n, residual in he.ARMS:
-        model = he.CifarNet(n, residual, c.classes, c.widths)
+        model = he.CifarNet(n, residual, c.classes, c.widths, c_in=1)
         opt = torch.optim.SGD(
             model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay
         )
@@ -128,7 +128,7 @@ def he_cases() -> list[Case]:
                 lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1]),
                 opt,
                 None,
-                f"B={c.batch}, {c.image}x{c.image}",
+                f"B={c.batch}, 8x8",
             )
         )
     return cases

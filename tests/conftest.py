@@ -205,3 +205,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+def pixel_output(acc: float = 0.5, params: int = 6000) -> dict:
+    """What `repro.kit.pixels.pixel_unit` returns, without training: accuracy `acc`."""
+    data = {"train": 4000, "test": 1000, "side": 14, "source": "fake", "sha256": "0" * 16}
+    return {
+        "acc": acc,
+        "train_acc": acc,
+        "curve": [(0, 0.1), (50, acc)],
+        "params": params,
+        "diverged_step": None if acc == acc else 7,
+        "data": data | {"steps": 196, "permuted": False},
+    }

@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from repro import alain2016probes as paper
+from repro.alain2016probes.model import prototype_images, smooth_prototypes
+from repro.kit import rng
 from repro.kit.units import Unit
 
 from conftest import run_quick
@@ -141,3 +143,11 @@ def test_quick_the_skip_starves_the_bypassed_layers(quick_record):
     assert all(r < paper.RATIO_MAX for r in grads["skip"]), grads
     assert all(g > paper.GAIN_MAX for g in probes["skip: gain 65-128"]), probes
     assert all(math.isfinite(r) for r in grads["plain"]), grads  # the control ran to the end
+
+
+def test_prototype_images_share_prototypes_across_generators():
+    protos = smooth_prototypes(10, (3, 8, 8), rng.stream(0, "prototypes"))
+    assert protos.shape == (10, 3, 8, 8)
+    assert torch.equal(protos, smooth_prototypes(10, (3, 8, 8), rng.stream(0, "prototypes")))
+    x, labels = prototype_images(64, protos, rng.stream(1, "test"), noise=0.0)
+    assert torch.equal(x, protos[labels])

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from repro import chang2017dilated as paper
-from repro.chang2017dilated import lengths
+from repro.chang2017dilated import lengths, mnist
 from repro.chang2017dilated.gradient import first_input_gradient
 from repro.chang2017dilated.model import DilatedRNN, DilatedRNNLayer, SkipRNN
 from repro.claims import Verdict
@@ -23,7 +23,7 @@ from repro.kit.copymem import N_TOKENS
 from repro.kit.layers import n_params
 from repro.run.config import apply_overrides
 
-from conftest import run_quick
+from conftest import pixel_output, run_quick
 
 SCALES = {"quick": paper.Config.quick(), "full": paper.Config(), "paper": paper.Config.paper()}
 
@@ -209,10 +209,13 @@ def test_combine_gives_exactly_the_declared_arms_and_nan_fails_the_copy_claim():
     seeds = [0, 1]
     done = {}
     for u in paper.units(c, seeds):
+        if u.part in mnist.PARTS:
+            done[u] = pixel_output(0.9 if u.arm == "dilated" else 0.3)
+            continue
         value = (math.nan if u.seed == 0 else 0.1) if u.arm == "dilated" else 1.0
         done[u] = {"value": value, "acc": 1 - value, "loss": 0.1, "curve": [1.0, 0.5]}
         done[u] |= {"params": 6000, "diverged_step": 3 if math.isnan(value) else None}
-    assert {u.T for u in done} == {c.copy.T}
+    assert {u.T for u in done if u.part == paper.COPY} == {c.copy.T}
     results = {r.claim_id: r for r in paper.combine(c, seeds, done)}
     assert {k: set(r.values) for k, r in results.items()} == {
         k: set(v) for k, v in paper.arms(c).items()
@@ -223,6 +226,31 @@ def test_combine_gives_exactly_the_declared_arms_and_nan_fails_the_copy_claim():
     assert claim.evaluate(values).verdict != Verdict.REPRODUCED
     finite = {k: [0.1 if math.isnan(x) else x for x in v] for k, v in values.items()}
     assert claim.evaluate(finite).verdict == Verdict.REPRODUCED
+
+
+def test_pixel_arms_differ_only_in_their_dilations():
+    """Dilated and flat stacks: the same layers, widths and parameter count (6.6K at full
+    scale), dilations 1..2^(L-1) against all 1; each reads the class at the last step."""
+    p = paper.Config().pixels
+    dilated, flat = mnist.pixel_net(p, "dilated"), mnist.pixel_net(p, "flat")
+    assert n_params(dilated) == n_params(flat) == 6550
+    assert [lay.dilation for lay in dilated.net.layers] == [2**i for i in range(p.layers)]
+    assert [lay.dilation for lay in flat.net.layers] == [1] * p.layers
+    assert 2**p.layers - 1 >= p.side**2  # the dilated stack's reach covers every pixel
+    x = torch.randn(2, p.side**2, 1)
+    y = x.clone()
+    y[:, -1] += 1.0
+    with torch.no_grad():
+        assert dilated(x).shape == (2, 10) and not torch.equal(dilated(x), dilated(y))
+
+
+def test_a_diverged_flat_arm_fails_the_pixel_claim():
+    """The claim compares dilated against flat: a NaN in either arm fails it (a diverged flat
+    stack is not a win for the dilated one)."""
+    claim = next(cl for cl in paper.CLAIMS if cl.id == "chang2017dilated.pixel-mnist")
+    ok = {"dilated": [0.9] * 5, "flat": [0.3] * 5}
+    assert claim.evaluate(ok).verdict == Verdict.REPRODUCED
+    assert claim.evaluate(ok | {"flat": [math.nan] * 2 + [0.3] * 3}).verdict != Verdict.REPRODUCED
 
 
 def test_sections_take_dotted_overrides():
@@ -274,3 +302,14 @@ def test_quick_copy_memory_direction(quick_record):
     assert v["dilated"] < 0.8 and v["dilated_acc"] > 0.4, v
     for arm in ("rnn", "skip", "lstm", "gru"):
         assert v[arm] > 0.9 and v[f"{arm}_acc"] < 0.3, (arm, v)
+
+
+def test_quick_pixel_mnist_direction(quick_record):
+    """Quick: 7x7 digits (49 steps), 6 layers, 100 steps of 32, one seed: the dilated stack
+    above the flat one, in both orders."""
+    for part in mnist.PARTS:
+        v = {
+            a: vals[0]
+            for a, vals in quick_record.results[f"chang2017dilated.{part}"].values.items()
+        }
+        assert v["dilated"] > v["flat"], (part, v)

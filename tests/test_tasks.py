@@ -38,11 +38,3 @@ def test_adding_trivial_predictors_match_the_closed_form():
     assert (x[..., 1].sum(1) == 2).all()
     _, ym = tasks.adding(200_000, 10, rng.stream(1, "test"), mean=True)
     assert abs(((ym - 0.5) ** 2).mean().item() - 1 / 24) < 0.0005
-
-
-def test_prototype_images_share_prototypes_across_generators():
-    protos = tasks.smooth_prototypes(10, (3, 8, 8), rng.stream(0, "prototypes"))
-    assert protos.shape == (10, 3, 8, 8)
-    assert torch.equal(protos, tasks.smooth_prototypes(10, (3, 8, 8), rng.stream(0, "prototypes")))
-    x, labels = tasks.prototype_images(64, protos, rng.stream(1, "test"), noise=0.0)
-    assert torch.equal(x, protos[labels])

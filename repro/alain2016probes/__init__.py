@@ -18,7 +18,7 @@ frozen features h_k (no gradient reaches the net): its test accuracy says how li
 the classes are at depth k.
 
 Task (nothing is downloaded): 10 classes, each a mixture of 3 smooth random 8x8 prototypes plus
-noise (repro.kit.tasks.smooth_prototypes), so the input is not linearly separable and a trained
+noise (model.smooth_prototypes), so the input is not linearly separable and a trained
 net's probes have something to gain with depth.
 """
 
@@ -33,9 +33,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from repro.alain2016probes.figures import probe_figure
-from repro.alain2016probes.model import Probes, SkipMLP, gains, grad_ratio
+from repro.alain2016probes.model import (
+    Probes,
+    SkipMLP,
+    gains,
+    grad_ratio,
+    prototype_images,
+    smooth_prototypes,
+)
 from repro.claims import Claim, Registration, Result, above, below
-from repro.kit import figures, rng, tasks
+from repro.kit import figures, rng
 from repro.kit.device import to_device
 from repro.kit.train import layer_grad_norms, train
 from repro.kit.units import Unit, grid, series
@@ -140,10 +147,10 @@ def make_task(config: Config, seed: int):
     """draw(n, gen) -> (x (n, H*W), y (n,)): the seed's mixture task, drawn from `gen`."""
     shape = (1, config.image, config.image)
     task = rng.stream(seed, "prototypes")
-    protos = tasks.smooth_prototypes(config.classes * config.clusters, shape, task)  # (KC,1,H,W)
+    protos = smooth_prototypes(config.classes * config.clusters, shape, task)  # (KC,1,H,W)
 
     def draw(n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        x, c = tasks.prototype_images(n, protos, gen, config.noise)  # (n, 1, H, W), (n,)
+        x, c = prototype_images(n, protos, gen, config.noise)  # (n, 1, H, W), (n,)
         return x.flatten(1), c % config.classes  # (n, H*W), (n,): cluster -> its class
 
     return draw

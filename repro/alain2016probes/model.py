@@ -1,6 +1,7 @@
 """Alain & Bengio 2016, the network and the probes: a deep ReLU MLP with an optional long
 identity skip (Section 5.1's pathological net), one linear probe per layer trained together, and
-the two readings the claims judge (probe gain over a layer range, gradient-norm ratio)."""
+the two readings the claims judge (probe gain over a layer range, gradient-norm ratio), and the
+task's images: smooth random prototypes plus noise."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -67,3 +69,23 @@ def grad_ratio(out: dict, skip_end: int, depth: int) -> float:
     low, up = np.median(g[:, 1 : skip_end + 1], 1), np.median(g[:, skip_end + 1 : depth + 1], 1)
     with np.errstate(invalid="ignore", divide="ignore"):  # a dead net: 0 / 0 is NaN, data
         return float(np.mean(low / up))
+
+
+def smooth_prototypes(
+    n_classes: int, shape: tuple[int, int, int], gen: torch.Generator, smoothness: int = 3
+) -> torch.Tensor:
+    """n_classes smooth random fields (C, H, W), unit variance: the "look" of each class."""
+    c, h, w = shape
+    raw = torch.randn(n_classes, c, h, w, generator=gen)  # (K, C, H, W)
+    kernel = torch.ones(c, 1, smoothness, smoothness) / smoothness**2
+    smooth = F.conv2d(F.pad(raw, [smoothness // 2] * 4, mode="circular"), kernel, groups=c)
+    return (smooth - smooth.mean()) / smooth.std()  # (K, C, H, W)
+
+
+def prototype_images(
+    batch: int, prototypes: torch.Tensor, gen: torch.Generator, noise: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labelled images: a class prototype plus Gaussian noise of standard deviation `noise`."""
+    labels = torch.randint(0, prototypes.shape[0], (batch,), generator=gen)  # (B,)
+    eps = torch.randn(batch, *prototypes.shape[1:], generator=gen)  # (B, C, H, W)
+    return prototypes[labels] + noise * eps, labels

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -29,6 +30,14 @@ LENGTH_ARMS = (  # the recurrent-length check's values
     "model_error",
 )
 SKIP_ARMS = ("dilated", "regular_best", "regular_copy", "flat", "margin", "skip_formula_error")
+
+
+@dataclass(frozen=True)
+class Graph:
+    """The recurrent-length checks (Section 4, not verified): shortest paths on each graph."""
+
+    model_check_layers: int = 6  # d(n) read off the torch model for L = 1..6 (flat: n <= 32;
+    # float64 holds the 1e-5^32 a flat path then weighs)
 
 
 def dilations(n_layers: int, dilated: bool = True) -> list[int]:

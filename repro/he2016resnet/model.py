@@ -37,10 +37,12 @@ class CifarNet(nn.Module):
     """6n + 2 layers: a 3x3 conv, 3 stages of n blocks (widths 16, 32, 64), pooling, a linear
     classifier. `residual=False` gives the paper's plain counterpart (same layers, no shortcuts)."""
 
-    def __init__(self, n: int, residual: bool, classes: int = 10, widths=(16, 32, 64)):
+    def __init__(
+        self, n: int, residual: bool, classes: int = 10, widths=(16, 32, 64), c_in: int = 3
+    ):
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(3, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()
+            nn.Conv2d(c_in, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()
         )
         blocks, c = [], widths[0]
         for stage, w in enumerate(widths):
@@ -54,7 +56,7 @@ class CifarNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, 3, H, W)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, C_in, H, W)
         h = self.blocks(self.stem(x))  # (B, 64, H / 4, W / 4)
         return self.fc(h.mean(dim=(2, 3)))  # (B, classes)
 

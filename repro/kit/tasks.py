@@ -1,9 +1,8 @@
 """Kit room, tasks: every dataset the reproductions use, generated, never downloaded.
 
 Every task takes an explicit `torch.Generator` (a named stream, `repro.kit.rng.stream`), so a
-seed fixes the data exactly and no task touches the global random state. Tasks whose classes have
-a fixed "look" (image prototypes) draw it from a stream of its own, so training and test batches
-drawn from other streams share the same underlying problem.
+seed fixes the data exactly and no task touches the global random state. Real data sets live in
+their own rooms (kit.digits, kit.chorales).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 # ---- copy memory (Hochreiter & Schmidhuber 1997; Bai et al. 2018, Section 5) ----------------
 
@@ -76,26 +74,3 @@ def adding(
     x = torch.stack([values, marks], dim=-1)  # (B, T, 2)
     y = values[rows, first] + values[rows, second]  # (B,)
     return x, (y / 2 if mean else y)
-
-
-# ---- image-like classification (stand-in for CIFAR-10 in He et al. 2016) -------------------
-
-
-def smooth_prototypes(
-    n_classes: int, shape: tuple[int, int, int], gen: torch.Generator, smoothness: int = 3
-) -> torch.Tensor:
-    """n_classes smooth random fields (C, H, W), unit variance: the "look" of each class."""
-    c, h, w = shape
-    raw = torch.randn(n_classes, c, h, w, generator=gen)  # (K, C, H, W)
-    kernel = torch.ones(c, 1, smoothness, smoothness) / smoothness**2
-    smooth = F.conv2d(F.pad(raw, [smoothness // 2] * 4, mode="circular"), kernel, groups=c)
-    return (smooth - smooth.mean()) / smooth.std()  # (K, C, H, W)
-
-
-def prototype_images(
-    batch: int, prototypes: torch.Tensor, gen: torch.Generator, noise: float = 1.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Labelled images: a class prototype plus Gaussian noise of standard deviation `noise`."""
-    labels = torch.randint(0, prototypes.shape[0], (batch,), generator=gen)  # (B,)
-    eps = torch.randn(batch, *prototypes.shape[1:], generator=gen)  # (B, C, H, W)
-    return prototypes[labels] + noise * eps, labels
