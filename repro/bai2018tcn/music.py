@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import matplotlib
+import numpy as np
 import torch
 from torch import nn
 
@@ -130,7 +131,9 @@ def jsb_unit(m: Music, u: Unit) -> dict:
         with torch.no_grad():
             x = torch.from_numpy(roll[None, :-1].astype("float32"))  # (1, T - 1, 88)
             p = torch.sigmoid(net.eval()(x.to(next(net.parameters()).device)))[0]  # (T - 1, 88)
+        notes = [[int(t), int(k)] for t, k in zip(*roll.nonzero())]  # (frame, key) pairs
         out["piece"] = {"name": data.names["test"][0], "probs": p.cpu().numpy().round(3).tolist()}
+        out["piece"] |= {"notes": notes, "frames": len(roll)}
     return out
 
 
@@ -158,7 +161,8 @@ def jsb_result(m: Music, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Res
     )
     piece = runs["tcn"][0].get("piece")
     if piece is not None:
-        roll = data_roll(m, piece["name"])
+        roll = np.zeros((piece["frames"], music.KEYS), dtype=bool)  # (T, 88): the piece's notes
+        roll[tuple(np.array(piece["notes"]).T)] = True
         result.add_figure(
             "jsb-roll",
             _roll_figure(roll, piece["probs"]),
@@ -167,12 +171,6 @@ def jsb_result(m: Music, seeds: Sequence[int], done: Mapping[Unit, dict]) -> Res
             "frames before it (first seed; shading).",
         )
     return result
-
-
-def data_roll(m: Music, name: str):
-    """The rendered roll (T, 88) of one piece of the data set."""
-    data = _data(m.pieces)
-    return data.rolls["test"][data.names["test"].index(name)]
 
 
 def _roll_figure(roll, probs):

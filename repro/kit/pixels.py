@@ -37,7 +37,7 @@ def data(side: int, permuted: bool) -> tuple[Split, Split, dict]:
     pooled = digits.pixel_sequences(d.x_train, side, False, 0.0, 1.0)  # (N, T, 1)
     mean, std = float(pooled.mean()), float(pooled.std())
     seq = lambda x: digits.pixel_sequences(x, side, permuted, mean, std)  # noqa: E731
-    stats = d.stats() | {"steps": side * side, "permuted": permuted}
+    stats = d.stats() | {"side": side, "steps": side * side, "permuted": permuted}
     return (seq(d.x_train), d.y_train), (seq(d.x_test), d.y_test), stats
 
 
