@@ -13,16 +13,22 @@ from repro import amodei2016deepspeech2 as paper
 from repro.amodei2016deepspeech2 import data, model, runs
 from repro.amodei2016deepspeech2.config import Net, Speech
 from repro.amodei2016deepspeech2.model import Arm
-from repro.kit import rng
+from repro.kit import rng, speech
 
 from conftest import run_quick
 
 SCALES = {"quick": paper.Config.quick(), "full": paper.Config(), "paper": paper.Config.paper()}
-TASK, NET = Speech(labels=4, features=5), Net(conv=6, kernel=3)
+TASK, NET = Speech(n_mels=5), Net(conv=6, kernel=3, stride=1)
+QUICK = paper.Config.quick().speech  # a corpus of 250 utterances, synthesised in about 2 s
 
 
 def _batch(n: int, seed: int) -> data.SpeechBatch:
-    return data.speech(n, data.spectra(TASK), rng.stream(seed, "test-batch"))
+    """Random frames (5 bands) and labels, 10-20 frames, at most half as many labels."""
+    gen = rng.stream(seed, "test-batch")
+    lengths = torch.randint(10, 21, (n,), generator=gen)  # (B,)
+    feats = [torch.randn(int(t), 5, generator=gen) for t in lengths]
+    labels = [torch.randint(1, 28, (int(t) // 2,), generator=gen) for t in lengths]
+    return data.collate(feats, labels)
 
 
 def _one_hot_logp(path: list[list[int]], classes: int) -> torch.Tensor:
@@ -35,16 +41,39 @@ def _one_hot_logp(path: list[list[int]], classes: int) -> torch.Tensor:
 
 
 def test_speech_batch_is_ctc_ready():
-    b = data.speech(16, data.spectra(Speech()), rng.stream(0, "test-batch"))
-    assert b.features.shape[0] == 16 and b.features.shape[2] == 20
-    assert (b.targets.max() <= 12) and (b.targets[b.targets > 0].min() >= 1)
-    assert (b.feature_lengths >= 2 * b.target_lengths).all()  # min 2 frames per label
+    """A minibatch of the real corpus: 40 log-mel bands, characters 1..27 (0 is the blank),
+    padding zero, at least 2 frames per character after the stride-2 front end, CTC finite;
+    and the batch comes from one length bucket (little padding)."""
+    b = data.sample(QUICK, 16, rng.stream(0, "test-batch"))
+    assert b.features.shape[0] == 16 and b.features.shape[2] == QUICK.n_mels == 40
+    assert b.targets.max() <= 27 and b.targets[b.targets > 0].min() >= 1
+    net = model.SpeechNet(QUICK, Net(), 8, Arm("rnn", 1, True))
+    assert (net.lengths(b.feature_lengths) >= 2 * b.target_lengths).all()
     t = b.features.shape[1]
     pad = torch.arange(t)[None, :] >= b.feature_lengths[:, None]  # (B, T)
     assert (b.features[pad] == 0).all()
-    log_probs = torch.randn(t, 16, 13).log_softmax(-1)  # (T, B, K + 1)
+    assert float(b.feature_lengths.min()) > 0.3 * t  # one bucket: no 20-frame utterance beside 300
+    log_probs = torch.randn(t, 16, 28).log_softmax(-1)  # (T, B, K + 1)
     loss = F.ctc_loss(log_probs, b.targets, b.feature_lengths, b.target_lengths)
     assert torch.isfinite(loss)
+    texts = [speech.decode(row[:n]) for row, n in zip(b.targets, b.target_lengths)]
+    assert all(set(w) <= set(speech.DIGIT_WORDS) for w in (t.split() for t in texts)), texts
+
+
+def test_held_out_speakers_are_never_trained_on():
+    c = speech.load(QUICK.recipe())
+    train, test = (set(c.splits[k].speakers) for k in ("train", "test"))
+    assert train and test and not train & test
+    assert data.held_out(QUICK).features.shape[0] == QUICK.eval_size
+
+
+def test_the_strided_front_end_counts_its_output_steps():
+    net = model.SpeechNet(TASK, Net(conv=6, kernel=11, stride=2), 8, Arm("rnn", 1, False))
+    b = _batch(5, 0)
+    logp, lengths = net(b.features, b.feature_lengths)  # (B, T', K + 1), (B,)
+    assert logp.shape[1] == int(lengths.max()) and torch.equal(
+        lengths, (b.feature_lengths + 1) // 2
+    )
 
 
 def test_greedy_decode_merges_repeats_then_drops_blanks_and_edit_distance():
@@ -69,21 +98,21 @@ def test_evaluate_scores_a_perfect_and_a_silent_model():
             self.logp = _one_hot_logp(path, 4)
 
         def forward(self, x, lengths):
-            return self.logp
+            return self.logp, lengths
 
-    loss, cer = model.evaluate(Fixed([[1, 1, 0, 2, 2, 0], [0, 3, 0, 0, 0, 0]]), batch)
-    assert cer == 0.0 and loss < 1e-3
-    loss, cer = model.evaluate(Fixed([[0] * 6, [0] * 6]), batch)  # only blanks: 3 deletions
-    assert cer == 1.0 and loss > 10
+    loss, cer, wer = model.evaluate(Fixed([[1, 1, 0, 2, 2, 0], [0, 3, 0, 0, 0, 0]]), batch)
+    assert cer == 0.0 and wer == 0.0 and loss < 1e-3
+    loss, cer, wer = model.evaluate(Fixed([[0] * 6, [0] * 6]), batch)  # only blanks
+    assert cer == 1.0 and wer == 1.0 and loss > 10  # 3 characters, 2 words ("a", "b") deleted
 
 
 def test_ctc_is_torchs_own_loss_per_target_label():
     torch.manual_seed(0)
     net = model.SpeechNet(TASK, NET, 8, Arm("rnn", 2, True))
     b = _batch(6, 1)
-    logp = net(b.features, b.feature_lengths)  # (B, T, K + 1)
+    logp, lengths = net(b.features, b.feature_lengths)  # (B, T, K + 1), (B,)
     per_utt = F.ctc_loss(
-        logp.transpose(0, 1), b.targets, b.feature_lengths, b.target_lengths, reduction="none"
+        logp.transpose(0, 1), b.targets, lengths, b.target_lengths, reduction="none"
     )
     expected = (per_utt / b.target_lengths).mean()
     assert torch.allclose(model.ctc(net, b), expected)
@@ -108,7 +137,7 @@ def test_layers_see_both_directions_and_never_the_padding(cell):
     for mode in (True, False):
         net.train(mode)
         with torch.no_grad():
-            a, c = net(b.features, b.feature_lengths), net(junk, b.feature_lengths)
+            a, c = net(b.features, b.feature_lengths)[0], net(junk, b.feature_lengths)[0]
         assert torch.allclose(a[mask], c[mask], atol=1e-5)
     layer = model.BiRecurrent(5, 8, False, cell)
     x = torch.randn(1, 6, 5)  # (1, T, C)
@@ -142,10 +171,10 @@ def test_bn_is_sequence_wise_and_uses_running_statistics_at_evaluation():
     alone = b.features[:1, :n], b.feature_lengths[:1]
     net.eval()
     with torch.no_grad():
-        full = net(b.features, b.feature_lengths)[0, :n]  # (n, K + 1)
-        assert torch.allclose(full, net(*alone)[0], atol=1e-5)
+        full = net(b.features, b.feature_lengths)[0][0, :n]  # (n, K + 1)
+        assert torch.allclose(full, net(*alone)[0][0], atol=1e-5)
         net.train()
-        assert not torch.allclose(net(b.features, b.feature_lengths)[0, :n], net(*alone)[0])
+        assert not torch.allclose(net(b.features, b.feature_lengths)[0][0, :n], net(*alone)[0][0])
 
 
 def test_bn_statistics_ignore_padding():
@@ -194,7 +223,7 @@ def test_parameter_budget_is_held_across_depths(scale):
 def test_streams_fix_the_task_and_pair_the_arms_of_a_seed():
     """The width search draws no random numbers (meta device); one held-out set (and alphabet)
     for every seed; the two SortaGrad orders of a seed start from the same weights."""
-    state, task = torch.get_rng_state(), Speech(eval_size=8)
+    state, task = torch.get_rng_state(), QUICK
     model.width(Speech(), Net(), 7)
     assert torch.equal(state, torch.get_rng_state())
     a, b = data.held_out(task), data.held_out(task)
@@ -215,7 +244,7 @@ def test_minibatches_cover_the_pool_in_increasing_length():
         assert b.features.shape[1] == int(b.feature_lengths.max())  # padding trimmed
         assert b.targets.shape[1] == int(b.target_lengths.max())
     sums = sorted(float(x) for b in batches for x in b.features.sum(dim=(1, 2)))
-    assert sums == pytest.approx(sorted(pool.features.sum(dim=(1, 2)).tolist()), rel=1e-5)
+    assert sums == pytest.approx(sorted(pool.features.sum(dim=(1, 2)).tolist()), abs=1e-4)
 
 
 def test_sortagrad_schedule_differs_only_in_the_first_epoch():
@@ -230,7 +259,8 @@ def _fake(u: paper.Unit) -> dict:
     """A unit's output without training: numbers that depend on the arm and the seed."""
     x = 0.1 * (1 + (len(u.arm) + 3 * u.seed) % 7)
     if u.part == "depth":
-        return {"loss": x, "cer": x / 2, "hidden": 8, "params": 100, "curve": [x, None, x]}
+        out = {"loss": x, "cer": x / 2, "wer": x, "hidden": 8, "params": 100}
+        return out | {"curve": [x, None, x]}
     evals = [(0, 3.0), (10, 2.0 + x), (20, 1.0 + x)]
     return {"evals": evals, "epoch1": evals[1][1], "final": x, "diverged": None}
 
@@ -274,49 +304,29 @@ def _values(record, claim: str) -> dict[str, list[float]]:
     return record.results[f"amodei2016deepspeech2.{claim}"].values
 
 
-def test_quick_bn_gap_is_positive_and_grows_from_one_to_three_layers(quick_record):
-    """bn-gap-both-train and bn-depth-gap at quick scale (a third of the parameters, 60 steps):
-    BN lowers the held-out loss at 1 and 3 layers in every seed (band: gap above 0.2), and the
-    3-layer gap exceeds the 1-layer one on the seed mean (per seed, as the criterion asks, the
-    differences straddle 0 at this size). Both 7-layer arms stay near the blank plateau (loss
-    about 2.8): BN still ahead (gap_7 > 0), the no-BN nets at 5 and 7 layers above 2.5."""
-    v = _values(quick_record, "bn-gap-both-train")
-    assert all(g > 0.2 for d in (1, 3) for g in v[f"gap_{d}"]), v
-    assert sum(g3 - g1 for g1, g3 in zip(v["gap_1"], v["gap_3"])) > 0, v
-    assert all(g > 0 for g in v["gap_7"]), v
-    assert all(x > 2.5 for x in v["rnn7"] + v["rnn5"]), v
+def test_quick_one_layer_nets_learn_and_bn_leads_at_seven(quick_record):
+    """Quick scale (a tenth of the parameters, 150 steps of 8 on 200 utterances of one or two
+    digits, one seed): the one-layer nets leave the blank plateau (CER below 0.75), and at seven
+    layers BN is ahead on held-out loss (gap_7 > 0) while the no-BN stack is still on the
+    plateau (loss above 2.5). Deeper BN nets and the 3-layer gap are left to full scale: at this
+    size they have barely started (measured: CER 0.93-0.95 at 3 and 5 layers either way)."""
+    v = _values(quick_record, "bn-depth-gap")
+    assert all(math.isfinite(x) for vs in v.values() for x in vs), v
+    assert all(g > 0 for g in v["gap_7"]) and all(x > 2.5 for x in v["rnn7"]), v
+    cer = _values(quick_record, "bn-deep")
+    assert all(x < 0.75 for x in cer["rnn1"] + cer["rnn1_bn"]), cer
+    assert all(0.0 <= x <= 1.5 for vs in cer.values() for x in vs), cer
 
 
-def test_quick_bn_lowers_held_out_cer(quick_record):
-    """bn-deep at quick scale: at 1 and 3 layers BN lowers the CER by more than 0.05 in every
-    seed; at 5 and 7 the no-BN nets emit (almost) only blanks (CER near 1) and the BN nets are
-    at most level with them (60 steps are too few to train those depths well)."""
-    v = _values(quick_record, "bn-deep")
-    for d in (1, 3):
-        assert all(b < n - 0.05 for b, n in zip(v[f"rnn{d}_bn"], v[f"rnn{d}"])), (d, v)
-    for d in (5, 7):
-        assert all(n > 0.95 and b <= n for b, n in zip(v[f"rnn{d}_bn"], v[f"rnn{d}"])), (d, v)
-    assert all(0.0 <= x <= 1.5 for vs in v.values() for x in vs)
-
-
-def test_quick_gru_is_level_with_the_simple_rnn_at_one_layer(quick_record):
-    """gru at quick scale: the 1-layer GRU ends within 0.1 CER of the 1-layer simple RNN (both
-    with BN) in every seed, not clearly below it as in Table 3; both learn (CER below 0.5)."""
-    v = _values(quick_record, "gru")
-    assert all(abs(g - r) < 0.1 for g, r in zip(v["gru1_bn"], v["rnn1_bn"])), v
-    assert all(x < 0.5 for x in v["gru1_bn"] + v["rnn1_bn"]), v
-
-
-def test_quick_sortagrad_helps_in_epoch_one_with_bn_only(quick_record):
-    """The SortaGrad claims at quick scale (3 layers, 4 epochs of 12 minibatches): with BN, the
-    loss after epoch 1 is below the shuffled order's in every seed (sortagrad's first part) and
-    both orders keep learning (final loss below epoch 1's by 0.5); without BN neither order
-    leaves the blank plateau (loss above 2.5), so the gain without BN is near 0 (within 0.2)."""
-    v = _values(quick_record, "sortagrad")
-    assert all(s < h for s, h in zip(v["epoch1_sortagrad_bn"], v["epoch1_shuffled_bn"])), v
-    for arm in ("sortagrad_bn", "shuffled_bn"):
-        assert all(f < e - 0.5 for f, e in zip(v[arm], v[f"epoch1_{arm}"])), v
-    v = _values(quick_record, "sortagrad-no-bn")
-    assert all(x > 2.5 for arm in ("sortagrad", "shuffled") for x in v[arm]), v
-    gain = _values(quick_record, "sortagrad-larger-without-bn")["gain"]
-    assert all(abs(g) < 0.2 for g in gain), gain
+def test_quick_sortagrad_and_gru_runs_are_finite_and_train(quick_record):
+    """Tables 2 and 3 at quick scale: no direction is asserted (at 48 steps and 9k parameters
+    the sorted and shuffled orders, and the GRU and the simple RNN, are within noise of each
+    other); every value is finite and each order's held-out loss falls from epoch 1 to the end."""
+    for slug in ("sortagrad", "sortagrad-no-bn"):
+        v = _values(quick_record, slug)
+        assert all(math.isfinite(x) for vs in v.values() for x in vs), v
+        for arm in ("sortagrad", "shuffled"):
+            bn = "_bn" if slug == "sortagrad" else ""
+            assert all(e > f for e, f in zip(v[f"epoch1_{arm}{bn}"], v[f"{arm}{bn}"])), v
+    g = _values(quick_record, "gru")
+    assert all(0.0 <= x <= 1.5 for vs in g.values() for x in vs), g

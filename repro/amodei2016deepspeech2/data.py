@@ -1,91 +1,108 @@
-"""Deep Speech 2's stand-in for speech: synthetic label sequences rendered as spectrum-like
-frames, for CTC (no corpus is downloaded), and SortaGrad's minibatch order (Section 3.3).
+"""Deep Speech 2's data: spoken digit strings synthesised offline (kit.speech: eSpeak NG voices,
+accents, rates, pitches and noise; test speakers disjoint from training), as padded CTC batches,
+and SortaGrad's minibatch order (Section 3.3).
 
-Every draw takes an explicit `torch.Generator`; the task itself (each label's spectrum and the
-held-out utterances) comes from named streams that no run's seed changes.
+Log-mel frames are normalised per band by the training split's mean and standard deviation; the
+held-out set is the test split's first `eval_size` utterances, the same for every seed (the paper
+scores every net on one development set), so the spread over seeds is that of training alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import torch
-import torch.nn.functional as F
 
 from repro.amodei2016deepspeech2.config import Speech
-from repro.kit import rng
+from repro.kit import speech as corpus_room
 from repro.kit.device import to_device
+
+BUCKET = 4  # a minibatch's utterances come from 4 x batch neighbours in length (`sample`)
 
 
 @dataclass(frozen=True)
 class SpeechBatch:
-    features: torch.Tensor  # (B, T_max, n_features) spectrogram-like frames, zero-padded
+    features: torch.Tensor  # (B, T_max, n_mels) normalised log-mel frames, zero-padded
     feature_lengths: torch.Tensor  # (B,) valid frames per utterance
-    targets: torch.Tensor  # (B, S_max) label ids in 1..n_labels (0 is CTC's blank), zero-padded
+    targets: torch.Tensor  # (B, S_max) character ids (1 = space, 2.. = a-z; 0 is CTC's blank)
     target_lengths: torch.Tensor  # (B,)
 
 
-def speech_spectra(n_labels: int, n_features: int, gen: torch.Generator) -> torch.Tensor:
-    """One spectrum-like template per label: a few Gaussian bumps over the frequency axis."""
-    freqs = torch.arange(n_features, dtype=torch.float32)  # (F,)
-    centres = torch.rand(n_labels, 3, generator=gen) * n_features  # (K, 3) formant-like peaks
-    widths = 1.0 + 2.0 * torch.rand(n_labels, 3, generator=gen)  # (K, 3)
-    bumps = torch.exp(
-        -((freqs[None, None, :] - centres[..., None]) ** 2) / (2 * widths[..., None] ** 2)
+@cache
+def corpus(task: Speech) -> dict[str, tuple[list[torch.Tensor], list[torch.Tensor]]]:
+    """split -> (features, targets): each utterance's normalised frames (T_i, n_mels) and its
+    character ids (S_i,), from the cached corpus of the task's recipe."""
+    c = corpus_room.load(task.recipe())
+    mean, std = corpus_room.feature_stats(c)  # (n_mels,) each, training split only
+    out = {}
+    for name, s in c.splits.items():
+        feats = [torch.from_numpy((f - mean) / std) for f in s.features]  # each (T_i, n_mels)
+        out[name] = (feats, [torch.from_numpy(t) for t in s.targets])
+    return out
+
+
+def stats(task: Speech) -> dict[str, object]:
+    """The corpus as measured (utterances, hours, voices, frames, SNRs), for the page."""
+    return corpus_room.stats(corpus_room.load(task.recipe()))
+
+
+def describe(st: dict) -> str:
+    """One line of `stats` for a result's notes."""
+    tr, te = st["train"], st["test"]
+    return (
+        f"corpus: {tr['utterances']} / {te['utterances']} utterances (train / held-out "
+        f"speakers), {tr['hours']:.2f} / {te['hours']:.2f} h, {tr['voices']} / {te['voices']} "
+        f"voices, {tr['frames'][0]}-{tr['frames'][2]} frames of 10 ms, SNR "
+        + "/".join(f"{k:g}" for k in sorted(tr["snrs"]))
+        + " dB"
     )
-    return bumps.sum(dim=1)  # (K, F)
 
 
-def speech(
-    batch: int,
-    spectra: torch.Tensor,
-    gen: torch.Generator,
-    min_labels: int = 3,
-    max_labels: int = 8,
-    min_frames: int = 2,
-    max_frames: int = 5,
-    blur: int = 3,
-    noise: float = 0.3,
-) -> SpeechBatch:
-    """Label sequences rendered as frames: each label's spectrum for a random duration, blurred
-    in time between neighbours, plus noise. The alignment is unknown to the model: CTC's job."""
-    n_labels, n_features = spectra.shape
-    lengths = torch.randint(min_labels, max_labels + 1, (batch,), generator=gen)  # (B,)
-    utterances, targets = [], []
-    for n in lengths.tolist():
-        labels = torch.randint(0, n_labels, (n,), generator=gen)  # (S,)
-        durations = torch.randint(min_frames, max_frames + 1, (n,), generator=gen)  # (S,)
-        frames = spectra[labels].repeat_interleave(durations, dim=0)  # (T, F)
-        utterances.append(frames)
-        targets.append(labels + 1)  # shift: 0 is the CTC blank
-    feature_lengths = torch.tensor([u.shape[0] for u in utterances])  # (B,)
-    t_max = int(feature_lengths.max())
-    features = torch.zeros(batch, t_max, n_features)  # (B, T_max, F)
-    for i, u in enumerate(utterances):
-        features[i, : u.shape[0]] = u
-    if blur > 1:  # moving average along time smears each label into its neighbours
-        kernel = torch.ones(n_features, 1, blur) / blur
-        features = F.conv1d(features.transpose(1, 2), kernel, padding=blur // 2, groups=n_features)
-        features = features.transpose(1, 2)[:, :t_max]  # (B, T_max, F)
-    features = features + noise * torch.randn(features.shape, generator=gen)
-    valid = torch.arange(t_max)[None, :] < feature_lengths[:, None]  # (B, T_max)
-    features = features * valid[..., None]
-    padded = torch.zeros(batch, int(lengths.max()), dtype=torch.long)  # (B, S_max)
-    for i, t in enumerate(targets):
-        padded[i, : t.shape[0]] = t
-    return SpeechBatch(features, feature_lengths, padded, lengths)
+def collate(feats: list[torch.Tensor], targets: list[torch.Tensor]) -> SpeechBatch:
+    """Utterances padded into one batch."""
+    lengths = torch.tensor([len(f) for f in feats])  # (B,)
+    target_lengths = torch.tensor([len(t) for t in targets])  # (B,)
+    features = torch.zeros(len(feats), int(lengths.max()), feats[0].shape[1])  # (B, T, F)
+    padded = torch.zeros(len(feats), int(target_lengths.max()), dtype=torch.long)  # (B, S)
+    for i, (f, t) in enumerate(zip(feats, targets, strict=True)):
+        features[i, : len(f)] = f
+        padded[i, : len(t)] = t
+    return SpeechBatch(features, lengths, padded, target_lengths)
 
 
-def spectra(task: Speech) -> torch.Tensor:
-    """The labels' spectra: the task's "language", one for every seed, so runs on different
-    seeds learn the same problem (the paper's nets all learn one language)."""
-    return speech_spectra(task.labels, task.features, rng.stream(0, "spectra"))
+def pick(task: Speech, split: str, idx: torch.Tensor) -> SpeechBatch:
+    feats, targets = corpus(task)[split]
+    return collate([feats[i] for i in idx.tolist()], [targets[i] for i in idx.tolist()])
 
 
+@cache
+def by_length(task: Speech) -> torch.Tensor:
+    """Training utterance indices in increasing length (ties in index order), (n_train,)."""
+    lengths = torch.tensor([len(f) for f in corpus(task)["train"][0]])  # (N,)
+    return torch.argsort(lengths, stable=True)
+
+
+def sample(task: Speech, batch: int, gen: torch.Generator) -> SpeechBatch:
+    """A minibatch from a length bucket: a window of BUCKET * batch neighbours in length, drawn
+    at random, and `batch` distinct utterances from it. Every utterance is as likely as any
+    other (but those at the two ends of the length order slightly less); the padding, which the
+    recurrent loop pays for, is small."""
+    order, width = by_length(task), min(BUCKET * batch, task.n_train)
+    start = int(torch.randint(0, task.n_train - width + 1, (1,), generator=gen))
+    pick_ = torch.randperm(width, generator=gen)[:batch]  # (B,)
+    return pick(task, "train", order[start + pick_])
+
+
+def pool(task: Speech, n: int, gen: torch.Generator) -> SpeechBatch:
+    """`n` distinct training utterances, the fixed pool of Table 2's epochs."""
+    return pick(task, "train", torch.randperm(task.n_train, generator=gen)[:n])
+
+
+@cache
 def held_out(task: Speech) -> SpeechBatch:
-    """One held-out set for every seed, as the paper scores every net on one development set:
-    the spread over seeds is then that of training alone (initial weights, minibatches)."""
-    return to_device(speech(task.eval_size, spectra(task), rng.stream(0, "held-out")))
+    """The test split's first `eval_size` utterances (speakers never heard in training)."""
+    return to_device(pick(task, "test", torch.arange(task.eval_size)))
 
 
 def minibatches(pool: SpeechBatch, size: int) -> list[SpeechBatch]:

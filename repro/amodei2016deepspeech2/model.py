@@ -14,6 +14,7 @@ from torch import nn
 from repro.amodei2016deepspeech2.config import Net, Speech
 from repro.amodei2016deepspeech2.data import SpeechBatch
 from repro.kit.layers import n_params
+from repro.kit.speech import decode
 
 
 @dataclass(frozen=True)
@@ -84,16 +85,16 @@ class BiRecurrent(nn.Module):
 
 
 class SpeechNet(nn.Module):
-    """A 1-D convolution over time (optional), `arm.depth` bidirectional layers, a linear
-    softmax over the labels and CTC's blank."""
+    """A 1-D convolution over time with stride `net.stride` (optional), `arm.depth`
+    bidirectional layers, a linear softmax over the labels and CTC's blank."""
 
     def __init__(self, task: Speech, net: Net, hidden: int, arm: Arm):
         super().__init__()
-        c_in, bn = task.features, arm.bn
-        self.conv = None
+        c_in, bn = task.n_mels, arm.bn
+        self.conv, self.stride = None, 1
         if net.conv:
-            k = net.kernel
-            self.conv = nn.Conv1d(c_in, net.conv, k, padding=k // 2, bias=not bn)
+            k, self.stride = net.kernel, net.stride
+            self.conv = nn.Conv1d(c_in, net.conv, k, net.stride, padding=k // 2, bias=not bn)
             self.conv_bn = nn.BatchNorm1d(net.conv) if bn else None
             c_in = net.conv
         widths = [c_in] + [hidden] * arm.depth
@@ -102,17 +103,27 @@ class SpeechNet(nn.Module):
         )
         self.out = nn.Linear(hidden, task.labels + 1)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:  # x: (B, T, F)
+    def lengths(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Valid output steps per utterance after the strided convolution."""
+        if self.conv is None:
+            return lengths
+        k = self.conv.kernel_size[0]
+        return (lengths + 2 * (k // 2) - k) // self.stride + 1
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor):  # x: (B, T, F)
+        """(log-probabilities (B, T', K + 1), valid steps (B,))."""
         if self.conv is not None:
             mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
             x = x * mask[..., None]  # zero padding: the kernel reaches past the end
-            x = self.conv(x.transpose(1, 2)).transpose(1, 2)  # (B, T, C)
+            x = self.conv(x.transpose(1, 2)).transpose(1, 2)  # (B, T', C)
+            lengths = self.lengths(lengths)
+            mask = torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]
             if self.conv_bn is not None:
                 x = masked_batch_norm(x, mask, self.conv_bn)
             x = torch.clamp(x, 0.0, 20.0) * mask[..., None]
         for rnn in self.rnns:
-            x = rnn(x, lengths)  # (B, T, H)
-        return self.out(x).log_softmax(-1)  # (B, T, K + 1)
+            x = rnn(x, lengths)  # (B, T', H)
+        return self.out(x).log_softmax(-1), lengths  # (B, T', K + 1), (B,)
 
 
 def width(task: Speech, net: Net, depth: int, cell: str = "rnn") -> int:
@@ -135,8 +146,8 @@ def width(task: Speech, net: Net, depth: int, cell: str = "rnn") -> int:
 
 def ctc(model: nn.Module, b: SpeechBatch) -> torch.Tensor:
     """torch's CTC loss, per target label, averaged over the batch (blank = 0)."""
-    logp = model(b.features, b.feature_lengths)  # (B, T, K + 1)
-    return F.ctc_loss(logp.transpose(0, 1), b.targets, b.feature_lengths, b.target_lengths)
+    logp, lengths = model(b.features, b.feature_lengths)  # (B, T', K + 1), (B,)
+    return F.ctc_loss(logp.transpose(0, 1), b.targets, lengths, b.target_lengths)
 
 
 def greedy_decode(logp: torch.Tensor, lengths: torch.Tensor) -> list[list[int]]:
@@ -160,14 +171,18 @@ def edit_distance(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, b: SpeechBatch) -> tuple[float, float]:
-    """(held-out CTC loss, character error rate) with running BN statistics (eval mode)."""
+def evaluate(model: nn.Module, b: SpeechBatch) -> tuple[float, float, float]:
+    """(held-out CTC loss, character error rate, word error rate) with running BN statistics
+    (eval mode); words are the digit words, split at the spaces."""
     was = model.training
     model.eval()
-    logp = model(b.features, b.feature_lengths)  # (B, T, K + 1)
-    loss = F.ctc_loss(logp.transpose(0, 1), b.targets, b.feature_lengths, b.target_lengths)
-    hyps = greedy_decode(logp, b.feature_lengths)
+    logp, lengths = model(b.features, b.feature_lengths)  # (B, T', K + 1), (B,)
+    loss = F.ctc_loss(logp.transpose(0, 1), b.targets, lengths, b.target_lengths)
+    hyps = greedy_decode(logp, lengths)
     refs = [t[:n].tolist() for t, n in zip(b.targets, b.target_lengths)]
     errors = sum(edit_distance(h, r) for h, r in zip(hyps, refs))
+    words = [(decode(h).split(), decode(r).split()) for h, r in zip(hyps, refs)]
+    word_errors = sum(edit_distance(h, r) for h, r in words)
     model.train(was)
-    return float(loss), errors / int(b.target_lengths.sum())
+    n_words = sum(len(r) for _, r in words)
+    return float(loss), errors / int(b.target_lengths.sum()), word_errors / n_words

@@ -9,12 +9,15 @@ import torch
 from torch import nn
 
 from repro.amodei2016deepspeech2.config import Net, Speech, Training
-from repro.amodei2016deepspeech2.data import held_out, minibatches, schedule, spectra, speech
+from repro.amodei2016deepspeech2.data import held_out, minibatches, pool, sample, schedule
 from repro.amodei2016deepspeech2.model import Arm, SpeechNet, ctc, evaluate, width
 from repro.kit import rng
 from repro.kit.device import to_device
 from repro.kit.layers import n_params
 from repro.kit.train import train
+
+DIVERGED = 50.0  # a training CTC loss per label above this is a divergence (NaN in every value
+# it feeds): an untrained net scores 3-6, and the runs that blew up in exploration reached 1e3-1e4
 
 
 def build(task: Speech, net: Net, arm: Arm, seed: int) -> tuple[nn.Module, int]:
@@ -34,18 +37,21 @@ def depth_unit(task: Speech, net: Net, fit: Training, arm: Arm, lr: float, seed:
     """One net on fresh minibatches from the seed's "train" stream (the same for every arm of a
     seed); held-out loss and CER are NaN where the run diverged."""
     model, hidden = build(task, net, arm, seed)
-    sounds, data = spectra(task), rng.stream(seed, "train")
+    data = rng.stream(seed, "train")
     hist = train(
         model,
-        lambda _: speech(fit.batch, sounds, data),
+        lambda _: sample(task, fit.batch, data),
         ctc,
         optimizer(model, lr, fit),
         fit.steps,
+        diverge_above=DIVERGED,
         desc=f"{arm.name} lr {lr} seed {seed}",
     )
-    loss, cer = (math.nan, math.nan) if hist.diverged else evaluate(model, held_out(task))
+    diverged = (math.nan,) * 3
+    loss, cer, wer = diverged if hist.diverged else evaluate(model, held_out(task))
     curve = [x if math.isfinite(x) else None for x in hist.loss[:: fit.every]]
-    return {"loss": loss, "cer": cer, "hidden": hidden, "params": n_params(model), "curve": curve}
+    out = {"loss": loss, "cer": cer, "wer": wer, "hidden": hidden, "params": n_params(model)}
+    return out | {"curve": curve}
 
 
 def sorta_unit(
@@ -54,14 +60,14 @@ def sorta_unit(
     fit: Training,
     arm: Arm,
     lr: float,
-    pool: int,
+    pool_size: int,
     steps: int,
     sorted_first: bool,
     seed: int,
 ) -> dict:
     """One order (SortaGrad or shuffled) on one seed: the pool, the initial weights and the later
     epochs come from the seed's streams, so the two orders of a pair differ in epoch 1 alone."""
-    utterances = speech(pool, spectra(task), rng.stream(seed, "pool"))
+    utterances = pool(task, pool_size, rng.stream(seed, "pool"))
     batches = minibatches(utterances, fit.batch)  # the same minibatches for both orders
     later = rng.stream(seed, "epochs")  # the same later epochs for both orders
     order = schedule(len(batches), steps, sorted_first, later)
@@ -73,6 +79,7 @@ def sorta_unit(
         ctc,
         optimizer(model, lr, fit),
         steps,
+        diverge_above=DIVERGED,
         eval_fn=lambda m: evaluate(m, test)[0],
         eval_every=len(batches),
         desc=f"{'sortagrad' if sorted_first else 'shuffled'} {arm.name} seed {seed}",
