@@ -154,8 +154,8 @@ def mnist_results(seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Resul
             seeds,
             done,
             part=part,
-            caption=f"{ROW[part].capitalize()}: accuracy on the 1,000 held-out digits during "
-            "training, one line per seed.",
+            caption=f"{ROW[part][0].upper()}{ROW[part][1:]}: accuracy on the 1,000 held-out "
+            "digits during training, one line per seed.",
         )
         for part in (SEQ, PERM)
     ]
