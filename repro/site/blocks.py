@@ -171,8 +171,11 @@ def _details(s: ClaimState) -> str:
         "scratch/, not over this result)</p>"
     )
     return (
-        '<details class="sn-details"><summary>Details: why, per-seed values, replication, '
-        f"registration, provenance, rerun</summary>{body}</details>"
+        # kept out of the search index (per-seed numbers, registration): every page loads the
+        # index, and these made it the heaviest part of a page's weight
+        '<details class="sn-details" data-search-exclude><summary>Details: why, per-seed '
+        "values, replication, registration, provenance, rerun</summary>"
+        f"{body}</details>"
     )
 
 
