@@ -170,10 +170,10 @@ def test_claim_block_reads_at_a_glance(ran):
     assert svg.count('class="sn-dots-threshold"') == 2  # good < 1, bad diverged > 0.5
     assert svg.count('class="sn-dots-mean"') == 2  # good, bad diverged
     assert "diverged (NaN/inf) on all 5 seeds" in svg  # "bad", shown, not dropped
-    details = html.split('<details class="sn-details">')[1]
+    details = html.split('<details class="sn-details" data-search-exclude>')[1]  # not searched
     assert "Per seed (0, 1, 2, 3, 4)" in details and "Provenance" in details
     assert "Registered" in details and "explored on seeds 7, 8" in details
-    assert html.index('<details class="sn-details">') > html.index('<svg class="sn-dots"')
+    assert html.index('<details class="sn-details"') > html.index('<svg class="sn-dots"')
 
 
 def test_dots_use_a_log_axis_for_values_spanning_decades():
