@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import torch
 from torch import nn
@@ -91,11 +90,6 @@ class Config:
         return cls(max_epochs=200, patience=20)  # early stopping alone decides, as in the paper
 
 
-@cache
-def _data(pieces: int) -> chorales.Chorales:
-    return chorales.load(limit=pieces or None)
-
-
 def model(config: Config, arm: str) -> nn.Module:
     hidden = {"tanh": config.tanh_hidden, "gru": config.gru_hidden, "lstm": config.lstm_hidden}
     return music.FrameRNN(CELL[arm], hidden[arm])
@@ -132,7 +126,7 @@ def units(config: Config, seeds: Sequence[int]) -> list[Unit]:
 
 
 def unit(config: Config, u: Unit) -> dict:
-    c, data = config, _data(config.pieces)
+    c, data = config, chorales.cached(config.pieces)
     with rng.scope(u.seed, "init"):
         net = model(c, u.arm)
     noise = WeightNoise(net, c.weight_noise, rng.stream(u.seed, "weight-noise", u.arm))

@@ -8,11 +8,13 @@ import gzip
 import hashlib
 import math
 import socket
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from repro.kit import digits, pixels
+from repro.kit.units import Unit
 
 
 def _no_network(*args, **kwargs):
@@ -100,7 +102,7 @@ def test_a_diverged_pixel_run_scores_nan():
 
     net = Broken()
     opt = torch.optim.SGD(net.parameters(), lr=0.1)
-    kw = {"side": 7, "permuted": False, "steps": 3, "batch": 8, "clip": None, "evals": 1}
-    out = pixels.pixel_unit(net, 0, optimizer=opt, desc="nan", **kw)
+    p = SimpleNamespace(side=7, steps=3, batch=8, evals=1)
+    out = pixels.pixel_unit(net, p, Unit("seq", "nan", 0), permuted=False, optimizer=opt, clip=None)
     assert math.isnan(out["acc"]) and math.isnan(out["train_acc"])
     assert out["diverged_step"] == 0

@@ -13,7 +13,7 @@ from torch import nn
 from repro.bai2018tcn.model import torch_init
 from repro.bai2018tcn.tcn import TCN
 from repro.claims import Claim, Result, above
-from repro.kit import layers, pixels, rng
+from repro.kit import layers, music, pixels, rng
 from repro.kit.units import Unit, grid
 
 SEQ, PERM = "seq-mnist", "p-mnist"  # the units' parts: one per row
@@ -113,11 +113,8 @@ def mnist_model(p: Pixels, part: str, arm: str) -> nn.Module:
     if arm == "tcn":
         return torch_init(TCNPixels(p.channels, p.levels, p.kernel))
     net = layers.ReadLast(arm, p.hidden(arm), inputs=1, outputs=10)
-    if arm == "lstm":  # torch's gates: input, forget, cell, output; two biases, summed
-        h, bias = p.lstm_hidden, p.perm_forget_bias if part == PERM else p.forget_bias
-        with torch.no_grad():
-            net.rnn.bias_ih_l0[h : 2 * h] = bias
-            net.rnn.bias_hh_l0[h : 2 * h] = 0.0
+    if arm == "lstm":
+        music.set_forget_bias(net.rnn, p.perm_forget_bias if part == PERM else p.forget_bias)
     return net
 
 
@@ -132,18 +129,7 @@ def mnist_unit(p: Pixels, u: Unit) -> dict:
         opt, clip = torch.optim.Adam(net.parameters(), lr=p.tcn_lr), None
     else:
         opt, clip = torch.optim.RMSprop(net.parameters(), lr=p.rnn_lr), p.rnn_clip
-    return pixels.pixel_unit(
-        net,
-        u.seed,
-        side=p.side,
-        permuted=u.part == PERM,
-        steps=p.steps,
-        batch=p.batch,
-        optimizer=opt,
-        clip=clip,
-        evals=p.evals,
-        desc=f"{u.part} {u.arm} seed {u.seed}",
-    )
+    return pixels.pixel_unit(net, p, u, permuted=u.part == PERM, optimizer=opt, clip=clip)
 
 
 def mnist_results(seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:

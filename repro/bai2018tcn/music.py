@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import matplotlib
 import numpy as np
@@ -95,18 +94,13 @@ def jsb_model(m: Music, arm: str) -> nn.Module:
     return music.FrameRNN(arm, m.hidden(arm), m.rnn_layers, m.rnn_dropout, forget_bias=bias)
 
 
-@cache
-def _data(pieces: int) -> chorales.Chorales:
-    return chorales.load(limit=pieces or None)
-
-
 def jsb_units(m: Music, seeds: Sequence[int]) -> list[Unit]:
     return [Unit(JSB, arm, int(s)) for s in seeds for arm in (*JSB_ARMS, *BASELINES)]
 
 
 def jsb_unit(m: Music, u: Unit) -> dict:
     """One arm, one seed: trained to early stopping; a baseline is counted, not trained."""
-    data = _data(m.pieces)
+    data = chorales.cached(m.pieces)
     if u.arm in BASELINES:  # the data set's statistics travel with the baselines' outputs
         nll = music.baselines(data.rolls["train"], data.rolls["test"])[u.arm]
         return {"nll": nll, "data": chorales.stats(data)}

@@ -100,18 +100,8 @@ def pixel_units(seeds: Sequence[int]) -> list[Unit]:
 def pixel_unit(p: Pixels, u: Unit) -> dict:
     with rng.scope(u.seed, "init"):
         net = pixel_net(p, u.arm)
-    return pixels.pixel_unit(
-        net,
-        u.seed,
-        side=p.side,
-        permuted=u.part == PERM,
-        steps=p.steps,
-        batch=p.batch,
-        optimizer=torch.optim.RMSprop(net.parameters(), lr=p.lr),
-        clip=p.clip,
-        evals=p.evals,
-        desc=f"{u.part} {u.arm} seed {u.seed}",
-    )
+    opt = torch.optim.RMSprop(net.parameters(), lr=p.lr)
+    return pixels.pixel_unit(net, p, u, permuted=u.part == PERM, optimizer=opt, clip=p.clip)
 
 
 def pixel_results(p: Pixels, seeds: Sequence[int], done: Mapping[Unit, dict]) -> list[Result]:

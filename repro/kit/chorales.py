@@ -29,6 +29,7 @@ import math
 import os
 import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -81,7 +82,9 @@ def render(path: Path) -> tuple[np.ndarray, int, str]:
     parts the score has, `key` music21's key before transposition ("g minor")."""
     from music21 import converter  # imported here: parsing is the only use, and it is slow
 
-    score = converter.parse(path)
+    # music21's own pickle cache is shared by every process on the machine: two workers parsing
+    # one piece read each other's half-written pickle (a CI run failed so); ours is atomic.
+    score = converter.parse(path, forceSource=True, storePickle=False)
     key = score.analyze("key")
     flat = score.flatten()
     notes = [
@@ -162,6 +165,12 @@ def load(limit: int | None = None, cache: Path = CACHE) -> Chorales:
                 names[split].append(path.stem)
                 rolls[split].append(roll)
     return Chorales(names, rolls, dropped)
+
+
+@cache
+def cached(pieces: int) -> Chorales:
+    """`load` once per process (0: every piece): a worker keeps the rolls across its units."""
+    return load(limit=pieces or None)
 
 
 def stats(data: Chorales) -> dict[str, float]:

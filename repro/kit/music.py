@@ -50,14 +50,22 @@ class FrameRNN(nn.Module):
         if forget_bias is not None:
             if cell != "lstm":
                 raise ValueError(f"a forget-gate bias needs an LSTM, not {cell!r}")
-            for name, b in self.rnn.named_parameters():  # gates (i, f, g, o) in torch's order
-                if name.startswith("bias_"):
-                    with torch.no_grad():
-                        b[hidden : 2 * hidden] = forget_bias if "ih" in name else 0.0
+            set_forget_bias(self.rnn, forget_bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, L, 88)
         out, _ = self.rnn(x)  # (B, L, H)
         return self.head(out)  # (B, L, 88) logits
+
+
+def set_forget_bias(lstm: nn.LSTM, value: float) -> None:
+    """Every layer's forget-gate bias at `value`: torch's gates are (input, forget, cell, output)
+    and its two biases are summed, so b_ih's forget slice carries it and b_hh's is 0. The frame nets
+    here and bai2018tcn's pixel LSTM (its Table 3 sets this bias) use it."""
+    h = lstm.hidden_size
+    with torch.no_grad():
+        for name, b in lstm.named_parameters():
+            if name.startswith("bias_"):
+                b[h : 2 * h] = value if "ih" in name else 0.0
 
 
 def pad(rolls: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -73,12 +81,19 @@ def pad(rolls: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.
     return x, y, mask
 
 
-def frame_nll(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Mean over the batch's real frames of the summed binary cross-entropy over 88 keys."""
+def summed_nll(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    """(total, frames): the binary cross-entropy summed over 88 keys and the batch's real frames,
+    and the number of those frames."""
     x, y, mask = batch
     logits = model(x)  # (B, L, 88)
     bce = F.binary_cross_entropy_with_logits(logits, y, reduction="none").sum(-1)  # (B, L)
-    return (bce * mask).sum() / mask.sum()
+    return (bce * mask).sum(), mask.sum()
+
+
+def frame_nll(model: nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Mean over the batch's real frames of the summed binary cross-entropy over 88 keys."""
+    total, frames = summed_nll(model, batch)
+    return total / frames
 
 
 def nll(model: nn.Module, rolls: Sequence[np.ndarray], batch: int = 64) -> float:
@@ -87,10 +102,8 @@ def nll(model: nn.Module, rolls: Sequence[np.ndarray], batch: int = 64) -> float
     total, frames = 0.0, 0.0
     with torch.no_grad():
         for i in range(0, len(rolls), batch):
-            x, y, mask = to_device(pad(rolls[i : i + batch]))
-            bce = F.binary_cross_entropy_with_logits(model(x), y, reduction="none").sum(-1)
-            total += float((bce * mask).sum())
-            frames += float(mask.sum())
+            t, f = summed_nll(model, to_device(pad(rolls[i : i + batch])))
+            total, frames = total + float(t), frames + float(f)
     return total / frames
 
 
@@ -119,7 +132,6 @@ class Fit:
     test: float  # NaN when the run diverged: a diverged run never scores
     best_epoch: int  # 1-based epoch of the lowest validation NLL
     valid: list[float]  # validation NLL after each epoch
-    train: list[float]  # mean training loss of each epoch
     diverged: bool
 
 
@@ -141,7 +153,7 @@ def fit(
     (or `max_epochs`); the test NLL of the best validation epoch's weights. `loss_fn` and
     `on_step` go to the training loop (weight noise is added by one and removed by the other)."""
     best, best_epoch, best_state = math.inf, 0, None
-    valid, train_loss = [], []
+    valid = []
     per_epoch = math.ceil(len(splits["train"]) / batch)
     for epoch in range(1, max_epochs + 1):
         hist = train(
@@ -155,18 +167,17 @@ def fit(
             desc=f"{desc} epoch {epoch}",
         )
         if hist.diverged:
-            return Fit(math.nan, best_epoch, valid, train_loss, True)
-        train_loss.append(float(np.mean(hist.loss)))
+            return Fit(math.nan, best_epoch, valid, True)
         valid.append(nll(model, splits["valid"]))
         if not math.isfinite(valid[-1]):  # finite losses, yet a non-finite score: diverged too
-            return Fit(math.nan, best_epoch, valid, train_loss, True)
+            return Fit(math.nan, best_epoch, valid, True)
         if valid[-1] < best:
             best, best_epoch = valid[-1], epoch
             best_state = copy.deepcopy(model.state_dict())
         elif epoch - best_epoch >= patience:
             break
     model.load_state_dict(best_state)
-    return Fit(nll(model, splits["test"]), best_epoch, valid, train_loss, False)
+    return Fit(nll(model, splits["test"]), best_epoch, valid, False)
 
 
 def baselines(train_rolls: Sequence[np.ndarray], test_rolls: Sequence[np.ndarray]) -> dict:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +28,15 @@ from repro.kit.train import train
 from repro.kit.units import Unit, series
 
 Split = tuple[torch.Tensor, torch.Tensor]  # (N, T, 1) pixel sequences, (N,) labels
+
+
+class Schedule(Protocol):
+    """What `pixel_unit` reads of a card's pixel section."""
+
+    side: int  # digits of side x side pixels: side^2 steps
+    steps: int  # minibatches trained on
+    batch: int  # digits per minibatch
+    evals: int  # test-accuracy points on the curve
 
 
 @cache
@@ -67,22 +77,21 @@ def epoch_order(n: int, batch: int, gen: torch.Generator) -> Callable[[int], tor
 
 def pixel_unit(
     model: nn.Module,
-    seed: int,
+    p: Schedule,
+    u: Unit,
     *,
-    side: int,
     permuted: bool,
-    steps: int,
-    batch: int,
     optimizer: torch.optim.Optimizer,
     clip: float | None,
-    evals: int,
-    desc: str,
 ) -> dict:
-    """Train `model` ((B, T, 1) -> (B, 10) logits) for `steps` minibatches; its test accuracy
-    (NaN if the run diverged), training accuracy, and `evals` points of test accuracy on the way."""
-    (x, y), (x_test, y_test), stats = data(side, permuted)
+    """Train `model` ((B, T, 1) -> (B, 10) logits) on unit `u`'s seed for `p.steps` minibatches
+    of `p.batch` digits of `p.side` x `p.side` pixels (`p`: a card's pixel section); its test
+    accuracy (NaN if the run diverged), training accuracy, and `p.evals` points of test accuracy
+    on the way."""
+    steps, batch = p.steps, p.batch
+    (x, y), (x_test, y_test), stats = data(p.side, permuted)
     x, y, x_test, y_test = to_device((x, y, x_test, y_test))
-    order = epoch_order(len(y), batch, rng.stream(seed, "pixel-order"))
+    order = epoch_order(len(y), batch, rng.stream(u.seed, "pixel-order"))
 
     def next_batch(step: int) -> Split:
         idx = order(step).to(y.device)  # (B,)
@@ -96,8 +105,8 @@ def pixel_unit(
         steps,
         clip=clip,
         eval_fn=lambda m: accuracy(m, x_test, y_test),
-        eval_every=max(1, steps // evals),
-        desc=desc,
+        eval_every=max(1, steps // p.evals),
+        desc=f"{u.part} {u.arm} seed {u.seed}",
     )
     model.eval()
     with torch.no_grad():

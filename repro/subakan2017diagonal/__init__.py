@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 
 import torch
 from torch import nn
@@ -126,11 +125,6 @@ class Config:
         return cls(max_epochs=300, patience=300)  # the reference code's epochs, the best kept
 
 
-@cache
-def _data(pieces: int) -> chorales.Chorales:
-    return chorales.load(limit=pieces or None)
-
-
 def model(config: Config, name: str, arm: Arm | None = None) -> nn.Module:
     cell, form = name.split("-")
     a = arm or config.arm(name)
@@ -145,7 +139,7 @@ def fit_arm(config: Config, name: str, seed: int, arm: Arm | None = None) -> dic
     opt = torch.optim.RMSprop(net.parameters(), lr=a.lr, momentum=a.momentum)
     fit = music.fit(
         net,
-        _data(config.pieces).rolls,
+        chorales.cached(config.pieces).rolls,
         opt,
         rng.stream(seed, "jsb-order"),
         batch=config.batch,

@@ -38,25 +38,36 @@ class DiagonalLayer(nn.Module):
         self.bu = nn.Parameter(torch.empty(g * hidden).uniform_(-bound, bound))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, L, I)
+        H = self.hidden
         a = self.inp(x)  # (B, L, gH): the input terms of every step, one matmul
-        B, L, H = x.shape[0], x.shape[1], self.hidden
-        h = x.new_zeros(B, H)  # (B, H)
-        c = x.new_zeros(B, H)  # (B, H), the LSTM's cell
+        h = x.new_zeros(x.shape[0], H)  # (B, H)
         out = []
-        for t in range(L):
-            rec = self.u * h.repeat(1, GATES[self.cell]) + self.bu  # (B, gH): diag(u) h + b
-            if self.cell == "rnn":
-                h = torch.tanh(a[:, t] + rec)
-            elif self.cell == "gru":
-                ar, az, an = a[:, t].chunk(3, -1)  # torch's gate order: reset, update, new
-                rr, rz, rn = rec.chunk(3, -1)
-                r, z = torch.sigmoid(ar + rr), torch.sigmoid(az + rz)
-                h = (1 - z) * torch.tanh(an + r * rn) + z * h
-            else:
-                i, f, g, o = (a[:, t] + rec).chunk(4, -1)  # torch's order: in, forget, cell, out
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
-            out.append(h)
+        # Each step is a few fused element-wise ops (addcmul, lerp): a step costs per-op overhead,
+        # not FLOPs, at these sizes (measured in benchmarks/step_speed.py).
+        if self.cell == "rnn":
+            steps = (a + self.bu).unbind(1)  # L x (B, H): W x_t + b
+            for a_t in steps:
+                h = torch.tanh(torch.addcmul(a_t, self.u, h))  # (B, H)
+                out.append(h)
+        elif self.cell == "gru":  # torch's gate order: reset, update, new
+            u_rz, u_n, b_n = self.u[: 2 * H], self.u[2 * H :], self.bu[2 * H :]
+            rz_steps = (a[..., : 2 * H] + self.bu[: 2 * H]).unbind(1)  # L x (B, 2H)
+            n_steps = a[..., 2 * H :].unbind(1)  # L x (B, H)
+            for a_rz, a_n in zip(rz_steps, n_steps, strict=True):
+                rz = torch.sigmoid(torch.addcmul(a_rz, u_rz, h.repeat(1, 2)))  # (B, 2H)
+                r, z = rz.chunk(2, -1)
+                n = torch.tanh(torch.addcmul(a_n, r, torch.addcmul(b_n, u_n, h)))  # (B, H)
+                h = torch.lerp(n, h, z)  # (1 - z) n + z h
+                out.append(h)
+        else:  # torch's order: in, forget, cell, out
+            c = x.new_zeros(x.shape[0], H)  # (B, H), the cell
+            steps = (a + self.bu).unbind(1)  # L x (B, 4H)
+            for a_t in steps:
+                gates = torch.addcmul(a_t, self.u, h.repeat(1, 4))  # (B, 4H)
+                i, f, g, o = gates.chunk(4, -1)
+                c = torch.addcmul(torch.sigmoid(f) * c, torch.sigmoid(i), torch.tanh(g))
+                h = torch.sigmoid(o) * torch.tanh(c)  # (B, H)
+                out.append(h)
         return torch.stack(out, 1)  # (B, L, H)
 
 
