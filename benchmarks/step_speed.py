@@ -30,7 +30,6 @@ import argparse
 import platform
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +41,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from repro.kit import rng, tasks  # noqa: E402
+from repro.kit import rng, tasks, timing  # noqa: E402
 from repro.kit.copymem import copy_loss, n_params  # noqa: E402
 
 
@@ -135,17 +134,12 @@ def he_cases() -> list[Case]:
 
 
 def measure(cases: list[Case], repeats: int, steps: int, warmup: int) -> dict[str, list[float]]:
-    for case in cases:
-        for _ in range(warmup):
-            case.step()
-    rates: dict[str, list[float]] = {case.name: [] for case in cases}
-    for _ in range(repeats):
-        for case in cases:  # round-robin: load changes hit every model alike
-            start = time.perf_counter()
-            for _ in range(steps):
-                case.step()
-            rates[case.name].append(steps / (time.perf_counter() - start))
-    return rates
+    """Steps per second of each case, one value per round: the kit's interleaved protocol
+    (repro.kit.timing), which the cards that time something use too."""
+    times = timing.interleaved(
+        {case.name: case.step for case in cases}, rounds=repeats, calls=steps, warmup=warmup
+    )
+    return {name: [1 / t for t in per_round] for name, per_round in times.items()}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,12 +7,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from repro.run.discover import discover
-from repro.run.runner import run_paper
+from repro.run.pool import Workers
+from repro.run.runner import default_jobs, run_paper
 
 ROOT = Path(__file__).resolve().parents[1]
 # The six papers the site is built around (each has a full note and a reproduction).
@@ -167,9 +170,27 @@ def mini_project(tmp_path: Path):
     return build
 
 
-def run_quick(key: str, results_dir: Path, device: str = "cpu"):
+@pytest.fixture(scope="session")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Any]]:
+    """`quick(key)`: a paper's quick-scale Record, run once per test session whichever tests ask
+    for it, on one pool of workers that every paper shares (a worker imports torch and the cards
+    once, as in a `repro run` of several papers)."""
+    records: dict[str, Any] = {}
+    with Workers(default_jobs()) as workers:
+
+        def record(key: str):
+            if key not in records:
+                results = tmp_path_factory.mktemp(f"quick-{key}")
+                records[key] = run_quick(key, results, workers=workers)
+            return records[key]
+
+        yield record
+
+
+def run_quick(key: str, results_dir: Path, device: str = "cpu", workers: Workers | None = None):
     """One paper's claims at quick scale into `results_dir` (the one helper every paper's test
-    uses); the stored Record. The run is on `device`, so the tests are the same on a GPU host."""
+    uses, through the `quick` fixture); the stored Record. The run is on `device`, so the tests
+    are the same on a GPU host."""
     out = run_paper(
         discover()[key],
         scale="quick",
@@ -177,6 +198,7 @@ def run_quick(key: str, results_dir: Path, device: str = "cpu"):
         force=True,
         log=lambda m: None,
         device=device,
+        workers=workers,
     )
     assert out.status == "ran", out.error
     # The device chosen reached what was trained: read from the parameters and batches that
@@ -197,7 +219,14 @@ def trains(key: str) -> bool:
 
 
 # Tests that use these fixtures run a paper at quick scale or build a site: the slow tier.
-SLOW_FIXTURES = {"quick_record", "built_site", "mini_project", "served_site", "zensical_site"}
+SLOW_FIXTURES = {
+    "quick",
+    "quick_record",
+    "built_site",
+    "mini_project",
+    "served_site",
+    "zensical_site",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

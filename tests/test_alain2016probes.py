@@ -13,8 +13,6 @@ from repro.alain2016probes.model import prototype_images, smooth_prototypes
 from repro.kit import rng
 from repro.kit.units import Unit
 
-from conftest import run_quick
-
 
 def gen(k: int) -> torch.Generator:
     return torch.Generator().manual_seed(k)
@@ -126,8 +124,8 @@ def test_combine_writes_exactly_the_declared_arms(scale):
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("alain2016probes", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("alain2016probes")
 
 
 def test_quick_the_skip_starves_the_bypassed_layers(quick_record):

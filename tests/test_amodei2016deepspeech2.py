@@ -15,8 +15,6 @@ from repro.amodei2016deepspeech2.config import Net, Speech
 from repro.amodei2016deepspeech2.model import Arm
 from repro.kit import rng, speech
 
-from conftest import run_quick
-
 SCALES = {"quick": paper.Config.quick(), "full": paper.Config(), "paper": paper.Config.paper()}
 TASK, NET = Speech(n_mels=5), Net(conv=6, kernel=3, stride=1)
 QUICK = paper.Config.quick().speech  # a corpus of 250 utterances, synthesised in about 2 s
@@ -296,8 +294,8 @@ def test_a_diverged_seed_is_nan_in_every_derived_arm():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("amodei2016deepspeech2", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("amodei2016deepspeech2")
 
 
 def _values(record, claim: str) -> dict[str, list[float]]:

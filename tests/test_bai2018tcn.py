@@ -19,7 +19,7 @@ from repro.kit import copymem, layers, rng, tasks
 from repro.kit.copymem import N_TOKENS
 from repro.run.config import apply_overrides
 
-from conftest import pixel_output, run_quick
+from conftest import pixel_output
 
 SCALES = {"quick": paper.Config.quick(), "full": paper.Config(), "paper": paper.Config.paper()}
 
@@ -279,8 +279,8 @@ def test_tcn_layer_is_the_shared_one():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("bai2018tcn", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("bai2018tcn")
 
 
 def test_quick_copy_memory_direction(quick_record):

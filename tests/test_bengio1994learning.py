@@ -16,8 +16,6 @@ from repro.kit.jacobian import product_bound
 from repro.kit.units import Unit
 from repro.run.config import SCALES
 
-from conftest import run_quick
-
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
@@ -136,8 +134,8 @@ def test_spans_without_the_criteria_spans_are_refused():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("bengio1994learning", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("bengio1994learning")
 
 
 def test_quick_latching_checks_hold(quick_record):

@@ -16,8 +16,6 @@ from repro.claims.stats import wilson_interval
 from repro.kit import rng
 from repro.kit.units import Unit
 
-from conftest import run_quick
-
 TINY = dataclasses.replace(
     paper.Config(), width=8, depth=2, batch=8, steps=12, warm_steps=4, n_test=16
 )
@@ -162,8 +160,8 @@ def test_combine_pairs_each_remedy_with_default_and_writes_the_declared_arms():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("britz2017massive", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("britz2017massive")
 
 
 def test_quick_the_base_rate_learns_without_diverging_and_the_small_rate_learns_faster(

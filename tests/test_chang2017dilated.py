@@ -23,7 +23,7 @@ from repro.kit.copymem import N_TOKENS
 from repro.kit.layers import n_params
 from repro.run.config import apply_overrides
 
-from conftest import pixel_output, run_quick
+from conftest import pixel_output
 
 SCALES = {"quick": paper.Config.quick(), "full": paper.Config(), "paper": paper.Config.paper()}
 
@@ -259,8 +259,8 @@ def test_sections_take_dotted_overrides():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("chang2017dilated", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("chang2017dilated")
 
 
 def test_quick_recurrent_length_holds(quick_record):

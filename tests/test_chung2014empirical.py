@@ -11,8 +11,6 @@ import torch
 from repro import chung2014empirical as paper
 from repro.kit import layers, music, rng
 
-from conftest import run_quick
-
 
 @pytest.mark.parametrize("scale", ["quick", "full", "paper"])
 def test_units_are_about_20k_parameters(scale):
@@ -45,8 +43,8 @@ def test_declared_arms_and_units():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("chung2014empirical", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("chung2014empirical")
 
 
 def test_quick_direction(quick_record):

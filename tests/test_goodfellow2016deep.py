@@ -10,8 +10,6 @@ import torch
 from repro import goodfellow2016deep as g
 from repro.claims import Verdict
 
-from conftest import run_quick
-
 CPU = torch.device("cpu")
 
 
@@ -46,8 +44,8 @@ def test_measured_limits_are_the_float32_format_limits():
     assert g.underflow_at(CPU) == pytest.approx(g.LN_HALF_SUBNORMAL, abs=1e-3)
 
 
-def test_claims_reproduce_at_quick_scale(tmp_path):
-    results = run_quick("goodfellow2016deep", tmp_path).results
+def test_claims_reproduce_at_quick_scale(quick):
+    results = quick("goodfellow2016deep").results
     assert {r.verdict for r in results.values()} == {Verdict.HOLDS}  # both are checks
     declared = g.arms(g.Config.quick())
     assert all(list(r.values) == list(declared[cid]) for cid, r in results.items())

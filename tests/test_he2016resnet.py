@@ -14,8 +14,6 @@ from repro.kit import rng
 from repro.kit.figures import to_svg
 from repro.kit.units import Unit
 
-from conftest import run_quick
-
 
 def test_plain_and_residual_nets_start_from_the_same_weights():
     """Arms are paired: with option-A shortcuts the two nets have the same parameters, so one
@@ -183,8 +181,8 @@ def test_warm_up_follows_the_papers_rule_and_only_for_the_deep_nets():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("he2016resnet", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("he2016resnet")
 
 
 def test_quick_plain_nets_degrade_with_depth(quick_record):

@@ -171,7 +171,8 @@ def test_the_claims_room_imports_neither_torch_nor_matplotlib(room):
 
 
 def kit_uses() -> dict[str, set[str]]:
-    """kit symbol ("tasks.adding") -> who uses it: card keys, or "run"/"site"/"cli"/"kit"."""
+    """kit symbol ("tasks.adding") -> who uses it: card keys, or "run"/"site"/"cli"/"kit", or
+    "benchmarks" (the scripts in benchmarks/)."""
     mods = modules()
     kit = {n.split(".")[2]: p for n, p in mods.items() if n.startswith("repro.kit.")}
     defined = {}
@@ -183,8 +184,9 @@ def kit_uses() -> dict[str, set[str]]:
             elif isinstance(node, ast.Assign):
                 names = [t.id for t in node.targets if isinstance(t, ast.Name)]
             defined |= {f"{m}.{n}": set() for n in names if not n.startswith("_")}
-    for name, path in mods.items():
-        level, room = floor(name)
+    users = [(name, path, floor(name)[1]) for name, path in mods.items()]
+    users += [(f"benchmarks.{f.stem}", f, "benchmarks") for f in (ROOT / "benchmarks").glob("*.py")]
+    for name, path, room in users:
         who = name.split(".")[1] if room == "paper" else room
         tree = ast.parse(path.read_text(encoding="utf-8"))
         alias: dict[str, str] = {}  # local name -> kit module
@@ -211,18 +213,17 @@ def kit_uses() -> dict[str, set[str]]:
 
 
 DATA_ROOMS = {"digits", "chorales", "speech"}  # a data set lives in the kit, whoever reads it
+MACHINERY = {"run", "site", "cli", "kit", "benchmarks"}  # users that count as shared on their own
 
 
 def test_kit_holds_what_two_cards_share():
-    """A kit symbol is used by two cards or more, or by the machinery (run, site, cli) or other
-    kit code; what one card alone uses lives in that card. Data sets are the exception: every
-    data set lives in the kit (DATA_ROOMS), whoever reads it."""
+    """A kit symbol is used by two cards or more, or by the machinery (run, site, cli,
+    benchmarks/) or other kit code; what one card alone uses lives in that card. Data sets are
+    the exception: every data set lives in the kit (DATA_ROOMS), whoever reads it."""
     lonely = {
         sym: sorted(who)
         for sym, who in kit_uses().items()
-        if len(who - {"run", "site", "cli", "kit"}) < 2
-        and not who & {"run", "site", "cli", "kit"}
-        and sym.split(".")[0] not in DATA_ROOMS
+        if len(who - MACHINERY) < 2 and not who & MACHINERY and sym.split(".")[0] not in DATA_ROOMS
     }
     assert not lonely, "\n".join(
         f"repro.kit.{s}: used by {w or 'nobody'}" for s, w in lonely.items()

@@ -18,8 +18,6 @@ from repro.pascanu2013difficulty.conditions import conditions_unit, linear_growt
 from repro.pascanu2013difficulty.tasks import temporal_order, temporal_order_label
 from repro.run.config import SCALES
 
-from conftest import run_quick
-
 
 def test_tanh_and_sigmoid_products_respect_the_bound():
     gen = torch.Generator().manual_seed(0)
@@ -278,8 +276,8 @@ def test_cliff_surface_has_a_wall():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("pascanu2013difficulty", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("pascanu2013difficulty")
 
 
 def test_quick_conditions_hold(quick_record):

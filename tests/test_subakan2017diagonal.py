@@ -15,8 +15,6 @@ from repro.kit.music import CELLS
 from repro.subakan2017diagonal import search
 from repro.subakan2017diagonal.model import GATES, DiagonalLayer, MusicRNN
 
-from conftest import run_quick
-
 
 @pytest.mark.parametrize("cell", list(GATES))
 def test_diagonal_layer_is_torchs_cell_with_a_diagonal_recurrent_matrix(cell):
@@ -52,8 +50,8 @@ def test_declared_arms_and_units():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("subakan2017diagonal", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("subakan2017diagonal")
 
 
 def test_quick_direction(quick_record):

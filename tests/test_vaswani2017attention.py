@@ -14,8 +14,6 @@ from repro.claims import Verdict
 from repro.kit.units import Unit
 from repro.vaswani2017attention.model import sinusoid, sparsemax
 
-from conftest import run_quick
-
 
 def test_retrieval_marks_one_early_position_and_asks_for_its_symbol():
     tokens, marks, pos, y = paper.retrieval(64, 40, torch.Generator().manual_seed(0), 8, 0.25)
@@ -161,8 +159,8 @@ def test_units_are_one_per_arm_length_and_seed():
 
 
 @pytest.fixture(scope="module")
-def quick_record(tmp_path_factory):
-    return run_quick("vaswani2017attention", tmp_path_factory.mktemp("results"))
+def quick_record(quick):
+    return quick("vaswani2017attention")
 
 
 def test_quick_lstm_falls_with_T_and_attention_does_not(quick_record):
