@@ -60,6 +60,20 @@ def test_rendered_chorale_is_in_c_on_the_grid(tmp_path, monkeypatch):
     assert hist.argmax() in (0, 7)  # C or its fifth G sounds most, after the shift to C minor
 
 
+def test_parsing_writes_and_reads_no_music21_pickle(tmp_path, monkeypatch):
+    """music21 caches each parse as a pickle in one scratch folder shared by every process; two
+    workers parsing one piece read each other's half-written pickle (a CI run failed so). Our
+    render goes around that cache; a plain parse, the control, writes one there."""
+    from music21 import converter, environment
+
+    monkeypatch.setattr(environment.Environment, "getRootTempDir", lambda self: tmp_path)
+    path = next(p for p in chorales.corpus_files() if p.stem == "bwv10.7")
+    chorales.render(path)
+    assert not list(tmp_path.iterdir())
+    converter.parse(path)  # the control: music21's default pickles into the scratch folder
+    assert list(tmp_path.iterdir())
+
+
 def test_cache_hit_stale_and_corrupt(tmp_path, capsys):
     path = chorales.corpus_files()[0]
     first = chorales.load_one(path, tmp_path)
