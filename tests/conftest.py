@@ -176,18 +176,26 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], 
     for it, on one pool of workers that every paper shares (a worker imports torch and the cards
     once, as in a `repro run` of several papers)."""
     records: dict[str, Any] = {}
-    with Workers(default_jobs()) as workers:
+    # Under pytest-xdist the cores are shared with the other test workers
+    jobs = max(1, default_jobs() // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    with Workers(jobs) as workers:
 
         def record(key: str):
             if key not in records:
                 results = tmp_path_factory.mktemp(f"quick-{key}")
-                records[key] = run_quick(key, results, workers=workers)
+                records[key] = run_quick(key, results, workers=workers, jobs=jobs)
             return records[key]
 
         yield record
 
 
-def run_quick(key: str, results_dir: Path, device: str = "cpu", workers: Workers | None = None):
+def run_quick(
+    key: str,
+    results_dir: Path,
+    device: str = "cpu",
+    workers: Workers | None = None,
+    jobs: int | None = None,
+):
     """One paper's claims at quick scale into `results_dir` (the one helper every paper's test
     uses, through the `quick` fixture); the stored Record. The run is on `device`, so the tests
     are the same on a GPU host."""
@@ -199,6 +207,7 @@ def run_quick(key: str, results_dir: Path, device: str = "cpu", workers: Workers
         log=lambda m: None,
         device=device,
         workers=workers,
+        jobs=jobs,
     )
     assert out.status == "ran", out.error
     # The device chosen reached what was trained: read from the parameters and batches that
