@@ -152,13 +152,13 @@ def test_bad_input_creates_nothing(project: Path, tmp_path: Path, args, stdin, m
 
 @pytest.mark.slow  # a subprocess importing torch
 def test_a_stub_note_gets_its_card_and_keeps_its_text_and_nav(project: Path):
-    note = project / "docs" / "papers" / "lei2017sru.md"
+    note = project / "docs" / "papers" / "neil2016phased.md"
     before = snapshot(project)
-    proc = repro(project, "new", "lei2017sru")
+    proc = repro(project, "new", "neil2016phased")
     assert proc.returncode == 0, proc.stderr
     after = snapshot(project)
     added = sorted(set(after) - set(before))
-    assert added == ["repro/lei2017sru.py", "tests/test_lei2017sru.py"], added
+    assert added == ["repro/neil2016phased.py", "tests/test_neil2016phased.py"], added
     changed = [k for k in before if after.get(k) != before[k]]
     assert not changed, changed  # the note and mkdocs.yml are untouched
-    assert "{{ claims lei2017sru }}" in proc.stdout and note.name in proc.stdout
+    assert "{{ claims neil2016phased }}" in proc.stdout and note.name in proc.stdout
