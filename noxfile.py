@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -45,11 +46,22 @@ def _run(session: nox.Session, tool: str, *args: str, **kwargs) -> None:
     session.run(str(BIN / tool), *args, env=QUIET_ENV, external=True, **kwargs)
 
 
+def _cores() -> int:
+    """The cores this process may run on (not the host's count, which xdist's `-n auto` reads
+    through psutil: a 2-core container on a large host would start dozens of workers)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @nox.session(venv_backend="none")
 def tests(session: nox.Session) -> None:
-    """Run the full test suite (unit tests, quick-scale claims, strict site build, browser test)."""
+    """Run the full test suite (unit tests, quick-scale claims, strict site build, browser test)
+    on one pytest-xdist worker per core; tests that share a paper's quick run or a built site
+    stay in one worker (`--dist loadgroup`). `-- -n 0` runs it in one process (for pdb)."""
     _install(session, "test")
-    _run(session, "pytest", *session.posargs)
+    _run(session, "pytest", "-n", str(_cores()), "--dist", "loadgroup", *session.posargs)
 
 
 @nox.session(venv_backend="none")

@@ -238,11 +238,26 @@ SLOW_FIXTURES = {
 }
 
 
+# Session fixtures too dear to build twice: under pytest-xdist (`nox -s tests` runs it with
+# `--dist loadgroup`) the tests that share one run in one worker, which builds it once.
+SHARED_FIXTURES = {"built_site": "site", "zensical_site": "zensical"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test that uses a slow fixture `slow`, so `-m "not slow"` is the fast loop."""
+    """Mark every test that uses a slow fixture `slow`, so `-m "not slow"` is the fast loop;
+    group the tests that share a session fixture (a paper's quick run, a built site) for xdist."""
     for item in items:
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if SLOW_FIXTURES & names:
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("xdist_group"):
+            continue  # a test that names the group itself (another paper's quick run)
+        if "quick" in names:  # tests/test_<key>.py asks for its own paper's run
+            item.add_marker(pytest.mark.xdist_group(item.path.stem.removeprefix("test_")))
+        elif group := next(
+            (SHARED_FIXTURES[n] for n in sorted(names & SHARED_FIXTURES.keys())), None
+        ):
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 def pixel_output(acc: float = 0.5, params: int = 6000) -> dict:

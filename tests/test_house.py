@@ -7,6 +7,7 @@ sees imports inside functions too, which are not allowed for repro modules.
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -80,6 +81,7 @@ def imports(path: Path, name: str, known: set[str]) -> list[tuple[str, int, bool
     return out
 
 
+@functools.cache  # three tests read it: the parse of every module once
 def graph() -> dict[str, list[tuple[str, int, bool]]]:
     mods = modules()
     return {name: imports(path, name, set(mods)) for name, path in mods.items()}

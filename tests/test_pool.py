@@ -213,6 +213,7 @@ def test_a_run_over_its_memory_cap_warns(project):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("chung2014empirical")  # the worker that holds chung's quick run
 def test_ray_gives_the_numbers_of_the_process_pool(tmp_path, quick):
     """A paper at quick scale on a local Ray instance (127.0.0.1), against the process pool's
     run of it that the paper's own tests share (`quick`)."""
@@ -250,6 +251,7 @@ def test_the_default_install_has_no_ray(monkeypatch):
         next(cluster.stream(lambda *a: {}, job, [Unit("p", "a", 0)], 2, None))
 
 
+@pytest.mark.slow  # a fresh process imports torch: 3.5 s, the fast tier's dearest test
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="Linux /proc only")
 def test_a_units_peak_memory_is_its_own():
     """A worker runs many units (of several papers): each unit's peak starts from a reset, so a
