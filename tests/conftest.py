@@ -243,6 +243,7 @@ SLOW_FIXTURES = {
 SHARED_FIXTURES = {"built_site": "site", "zensical_site": "zensical"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every test that uses a slow fixture `slow`, so `-m "not slow"` is the fast loop;
     group the tests that share a session fixture (a paper's quick run, a built site) for xdist."""
