@@ -150,6 +150,24 @@ def test_one_pool_serves_every_paper_of_a_command(project):
 
 
 @pytest.mark.slow  # worker processes start (torch imports): seconds each
+def test_a_committed_run_starts_workers_of_its_own(project):
+    """A shared worker keeps what earlier papers left in its resident set, so the peak memory a
+    committed record stores would be the pool's high-water mark: a committed run's units run on
+    fresh workers, a scratch run's on the command's pool."""
+    paper = discover(project)[KEY]
+    with Workers(2) as workers:
+        options = {"jobs": 2, "workers": workers, "log": lambda m: None}
+        scratch = run_paper(paper, scale="quick", results_dir=project / "a", **options)
+        shared, n = pids(), len(ran(project))
+        committed = run_paper(paper, force=True, **options)
+    assert scratch.status == committed.status == "ran", (scratch.error, committed.error)
+    assert committed.path == project / "docs" / "results" / KEY / "result.json"
+    lines = Path(os.environ["REPRO_TEST_LOG"]).read_text().splitlines()[n:]
+    fresh = {line.split("|")[1] for line in lines}
+    assert lines and not fresh & shared, (fresh, shared)
+
+
+@pytest.mark.slow  # worker processes start (torch imports): seconds each
 def test_a_killed_worker_is_named_and_a_rerun_runs_only_the_missing_units(project, tmp_path):
     paper = discover(project)[KEY]
     results = project / "r"
