@@ -47,8 +47,9 @@ def _run(session: nox.Session, tool: str, *args: str, **kwargs) -> None:
 
 
 def _cores() -> int:
-    """The cores this process may run on (not the host's count, which xdist's `-n auto` reads
-    through psutil: a 2-core container on a large host would start dozens of workers)."""
+    """The cores this process may run on, as repro.run.runner.default_jobs counts them (nox's
+    Python need not have repro installed); not xdist's `-n auto`, which reads psutil's host
+    count: a 2-core container on a large host would start dozens of workers."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

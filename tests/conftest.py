@@ -253,12 +253,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("xdist_group"):
             continue  # a test that names the group itself (another paper's quick run)
+        shared = sorted(SHARED_FIXTURES[n] for n in names & SHARED_FIXTURES.keys())
         if "quick" in names:  # tests/test_<key>.py asks for its own paper's run
             item.add_marker(pytest.mark.xdist_group(item.path.stem.removeprefix("test_")))
-        elif group := next(
-            (SHARED_FIXTURES[n] for n in sorted(names & SHARED_FIXTURES.keys())), None
-        ):
-            item.add_marker(pytest.mark.xdist_group(group))
+        elif shared:
+            item.add_marker(pytest.mark.xdist_group(shared[0]))
 
 
 def pixel_output(acc: float = 0.5, params: int = 6000) -> dict:

@@ -269,7 +269,7 @@ def no_corpus(monkeypatch):
     (86 s for the paper scale's, 32 s for the full scale's, in a cold CI run). The tests of
     combine's arms read a made-up measurement instead; the quick run reads the real one."""
     split = {"utterances": 1, "hours": 0.5, "voices": 1, "speakers": 1, "frames": (1, 1.0, 1)}
-    split["snrs"] = {10.0: 1}
+    split |= {"snrs": {10.0: 1}}
     fake = {"sample_rate": 16000, "cache_file": "fake", "train": split, "test": split}
     monkeypatch.setattr(paper, "stats", lambda task: fake)
 

@@ -237,7 +237,7 @@ def test_ray_gives_the_numbers_of_the_process_pool(tmp_path, quick):
     run of it that the paper's own tests share (`quick`)."""
     pytest.importorskip("ray", reason="the test dependency group installs Ray")
     key = "chung2014empirical"  # its units read the chorales, cached per worker
-    pool_record = quick(key)  # first: its run leaves the parsed chorales on disk for Ray's
+    pool_record = quick(key)  # first, so Ray's workers read the chorales it parsed to disk
     ray = run_paper(
         discover()[key],
         scale="quick",

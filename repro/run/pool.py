@@ -182,7 +182,8 @@ def _serial(job: Job, todo: Sequence[Unit]) -> Stream:
 
 class Workers:
     """A spawn pool of `jobs` processes kept across the papers of one command, so each worker
-    starts (imports torch and the cards) once; replaced after a worker dies."""
+    starts (imports torch and the cards) once; replaced after a worker dies, and closed before
+    a committed run (`run_paper`), whose recorded peak memory must be its paper's alone."""
 
     def __init__(self, jobs: int):
         self.jobs = jobs
